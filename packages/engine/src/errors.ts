@@ -25,3 +25,9 @@ export class SnapshotError extends Error {
 export function isPartitionCorrupted(e: unknown): e is PartitionCorruptedError {
   return e instanceof PartitionCorruptedError;
 }
+
+/** A command offered out of log order: the caller's replay logic is wrong. */
+export class SequenceError extends Error {
+  override readonly name = "SequenceError";
+  readonly code = "out_of_sequence";
+}

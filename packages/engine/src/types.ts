@@ -164,8 +164,7 @@ export type CancelReason =
   | "cancel_all"
   | "ioc_remainder"
   | "fok_unfillable"
-  | "self_trade"
-  | "no_liquidity";
+  | "self_trade";
 
 export interface CancelledEvent extends EventHeader {
   type: "cancelled";
@@ -263,6 +262,7 @@ export type RejectCode =
   // order state
   | "unknown_order"
   | "not_owner"
+  | "not_authorized"
   | "order_not_open"
   | "post_only_would_take"
   | "no_change"

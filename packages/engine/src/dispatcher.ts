@@ -1,0 +1,39 @@
+import { assert } from "./assert.js";
+import { defineMarket, expireDue } from "./handlers/admin.js";
+import { amend } from "./handlers/amend.js";
+import { cancel, cancelAll } from "./handlers/cancel.js";
+import { place } from "./handlers/place.js";
+import type { Runtime } from "./runtime.js";
+import type { Command, Outcome } from "./types.js";
+
+/**
+ * Delivers one command to the actors that own it. Log time first expires due
+ * GTD orders; a repeated cmdId restates its original outcome and does nothing.
+ */
+export function dispatch(rt: Runtime, c: Command, adminAccount: string): void {
+  expireDue(rt);
+  const prior = priorOutcome(rt, c.cmdId);
+  if (prior) return rt.duplicate(c, prior);
+  switch (c.kind) {
+    case "place":
+      return place(rt, c);
+    case "cancel":
+      return cancel(rt, c);
+    case "amend":
+      return amend(rt, c);
+    case "cancelAll":
+      return cancelAll(rt, c);
+    case "market":
+      return defineMarket(rt, c, adminAccount);
+    case "tick":
+      return rt.done(c.cmdId, 0);
+    default:
+      assert(false, `unknown command kind ${(c as { kind: string }).kind}`);
+  }
+}
+
+function priorOutcome(rt: Runtime, cmdId: string): Outcome | undefined {
+  const live = rt.state.liveByCmd.get(cmdId);
+  if (live) return { result: "accepted", orderId: live.id };
+  return rt.state.seen.get(cmdId);
+}

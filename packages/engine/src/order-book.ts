@@ -1,0 +1,39 @@
+import { assert } from "./assert.js";
+import { BookSide } from "./book-side.js";
+import type { MarketRules } from "./market-rules.js";
+import type { OrderActor } from "./order-actor.js";
+
+/** The book actor of one market: its rules and both sides. */
+export class OrderBook {
+  readonly bids: BookSide;
+  readonly asks: BookSide;
+  /** Orders resting in this market. */
+  resting = 0;
+
+  constructor(public rules: MarketRules) {
+    this.bids = new BookSide(rules.spec.symbol, true);
+    this.asks = new BookSide(rules.spec.symbol, false);
+  }
+
+  get symbol(): string {
+    return this.rules.spec.symbol;
+  }
+
+  side(isBuy: boolean): BookSide {
+    return isBuy ? this.bids : this.asks;
+  }
+
+  /** Would an order at `price` on this side take liquidity? */
+  crosses(isBuy: boolean, price: number): boolean {
+    const best = (isBuy ? this.asks : this.bids).best();
+    return best !== undefined && (isBuy ? best.price <= price : best.price >= price);
+  }
+
+  check(): void {
+    this.bids.check();
+    this.asks.check();
+    const bb = this.bids.best();
+    const ba = this.asks.best();
+    assert(!(bb && ba && bb.price >= ba.price), `book ${this.symbol} crossed`);
+  }
+}

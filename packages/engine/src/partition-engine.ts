@@ -1,0 +1,221 @@
+import { dispatch } from "./dispatcher.js";
+import { PartitionCorruptedError, SequenceError } from "./errors.js";
+import { defaultEngineOptions, type EngineOptions } from "./limits.js";
+import { PartitionState } from "./partition-state.js";
+import { Runtime, type Addressee } from "./runtime.js";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
+import { describeError, type Alert, type DeadLetter } from "./supervision.js";
+import type { Command, EngineEvent, OrderView, RejectCode } from "./types.js";
+
+/** A command the node could not decode, still answered in sequence. */
+export interface InputRejection extends Addressee {
+  orderId: number;
+  code: RejectCode;
+  message: string;
+}
+
+type JournalEntry =
+  | { cmd: Command; inSeq: number; ts: number }
+  | { rejection: InputRejection; inSeq: number; ts: number };
+
+export type PartitionEngineOptions = Partial<EngineOptions> & { partition: number; adminAccount?: string };
+
+export interface BookLevel {
+  price: number;
+  qty: number;
+  orders: number;
+}
+
+/**
+ * One partition's engine and its first-level supervisor. Each command is
+ * applied atomically: its events are returned only if its handler completed.
+ * A handler that throws is rolled back to the last committed state (checkpoint
+ * plus journal replay) and retried; after `commandAttemptsMax` failures the
+ * command is rejected as `internal_error`, dead-lettered and alerted, and the
+ * partition goes on.
+ */
+export class PartitionEngine {
+  readonly options: EngineOptions;
+  private readonly adminAccount: string;
+  private state: PartitionState;
+  private readonly rt: Runtime;
+  private checkpointBytes: Uint8Array;
+  private journal: JournalEntry[] = [];
+  private deadLetters: DeadLetter[] = [];
+  private alerts: Alert[] = [];
+
+  constructor(opts: PartitionEngineOptions, state?: PartitionState) {
+    this.options = { ...defaultEngineOptions, ...opts };
+    this.adminAccount = opts.adminAccount ?? "admin";
+    this.state = state ?? new PartitionState(opts.partition, this.options.terminalOrdersMax, this.options.idempotencyMax);
+    this.rt = new Runtime(this.state, this.options.marketData);
+    this.checkpointBytes = encodeSnapshot(this.state);
+  }
+
+  /** Rebuilds an engine from snapshot bytes (throws SnapshotError when they are bad). */
+  static restore(bytes: Uint8Array, opts: PartitionEngineOptions): PartitionEngine {
+    const o = { ...defaultEngineOptions, ...opts };
+    return new PartitionEngine(opts, decodeSnapshot(bytes, o.terminalOrdersMax, o.idempotencyMax));
+  }
+
+  get partition(): number {
+    return this.state.partition;
+  }
+  /** Input sequence of the last command applied (0 before any). */
+  get lastInSeq(): number {
+    return this.state.lastInSeq;
+  }
+  /** Output sequence of the last event emitted (0 before any). */
+  get lastSeq(): number {
+    return this.state.seq;
+  }
+  get restingOrders(): number {
+    return this.state.orders.size;
+  }
+
+  /** Applies one command from the log. `inSeq` must increase; `ts` is its log time (ms). */
+  apply(cmd: Command, inSeq: number, ts: number): EngineEvent[] {
+    this.checkSequence(inSeq);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const out = this.run(cmd, inSeq, ts, attempt);
+        this.record({ cmd, inSeq, ts });
+        return out;
+      } catch (e) {
+        this.rollback();
+        if (attempt >= this.options.commandAttemptsMax) return this.quarantine(cmd, inSeq, ts, e, attempt);
+      }
+    }
+  }
+
+  /** Answers an input the node could not decode with a sequenced rejection. */
+  reject(inSeq: number, ts: number, r: InputRejection): EngineEvent[] {
+    this.checkSequence(inSeq);
+    const out = this.runRejection(r, inSeq, ts);
+    this.record({ rejection: r, inSeq, ts });
+    return out;
+  }
+
+  /** A resident order (resting, or terminal and not yet passivated). Never changes state. */
+  query(market: string, orderId: number): OrderView | undefined {
+    const o = this.state.findOrder(orderId);
+    return o && o.market === market ? o.view() : undefined;
+  }
+
+  /** Aggregated book, best levels first. */
+  depth(market: string, levelsMax = 10): { bids: BookLevel[]; asks: BookLevel[] } | undefined {
+    const book = this.state.markets.get(market);
+    if (!book) return undefined;
+    const take = (side: typeof book.bids): BookLevel[] => {
+      const out: BookLevel[] = [];
+      for (const l of side.bestFirst()) {
+        if (out.length >= levelsMax) break;
+        out.push({ price: l.price, qty: l.total, orders: l.count });
+      }
+      return out;
+    };
+    return { bids: take(book.bids), asks: take(book.asks) };
+  }
+
+  markets(): string[] {
+    return [...this.state.markets.keys()];
+  }
+
+  /** Serializes the committed state; the bytes also become the rollback checkpoint. */
+  snapshot(): Uint8Array {
+    this.checkpointBytes = encodeSnapshot(this.state);
+    this.journal = [];
+    return this.checkpointBytes;
+  }
+
+  /** Checks every book's internal invariants (throws AssertionError). */
+  check(): void {
+    let resting = 0;
+    for (const b of this.state.markets.values()) {
+      b.check();
+      resting += b.resting;
+    }
+    if (resting !== this.state.orders.size || resting !== this.state.liveByCmd.size)
+      throw new PartitionCorruptedError(`resting ${resting} != indexed ${this.state.orders.size}`);
+  }
+
+  drainDeadLetters(): DeadLetter[] {
+    const d = this.deadLetters;
+    this.deadLetters = [];
+    return d;
+  }
+
+  drainAlerts(): Alert[] {
+    const a = this.alerts;
+    this.alerts = [];
+    return a;
+  }
+
+  private checkSequence(inSeq: number): void {
+    if (!Number.isSafeInteger(inSeq) || inSeq <= this.state.lastInSeq)
+      throw new SequenceError(`input sequence ${inSeq} is not after ${this.state.lastInSeq}`);
+  }
+
+  private run(cmd: Command, inSeq: number, ts: number, attempt: number): EngineEvent[] {
+    const rt = this.rt;
+    const hook = attempt > 0 ? this.options.faultHook : undefined;
+    rt.begin(inSeq, ts);
+    hook?.("before", cmd.cmdId, attempt);
+    dispatch(rt, cmd, this.adminAccount);
+    rt.end();
+    hook?.("after", cmd.cmdId, attempt);
+    return this.commit(inSeq);
+  }
+
+  private runRejection(r: InputRejection, inSeq: number, ts: number): EngineEvent[] {
+    this.rt.begin(inSeq, ts);
+    this.rt.reject(r, r.orderId, r.code, r.message);
+    return this.commit(inSeq);
+  }
+
+  private commit(inSeq: number): EngineEvent[] {
+    const out = this.rt.out;
+    let seq = this.state.seq;
+    for (let i = 0; i < out.length; i++) out[i]!.seq = ++seq;
+    this.state.seq = seq;
+    this.state.lastInSeq = inSeq;
+    return out;
+  }
+
+  private record(e: JournalEntry): void {
+    this.journal.push(e);
+    if (this.journal.length >= this.options.checkpointCommandsMax) this.snapshot();
+  }
+
+  /** Back to the last committed state: the checkpoint, then the journal replayed. */
+  private rollback(): void {
+    this.state = decodeSnapshot(this.checkpointBytes, this.options.terminalOrdersMax, this.options.idempotencyMax);
+    this.rt.state = this.state;
+    try {
+      for (const j of this.journal) {
+        if ("cmd" in j) this.run(j.cmd, j.inSeq, j.ts, 0);
+        else this.runRejection(j.rejection, j.inSeq, j.ts);
+      }
+    } catch (e) {
+      throw new PartitionCorruptedError(`partition ${this.state.partition}: journal replay failed`, { cause: e });
+    }
+  }
+
+  private quarantine(cmd: Command, inSeq: number, ts: number, e: unknown, attempts: number): EngineEvent[] {
+    const error = describeError(e);
+    const market = "market" in cmd && typeof cmd.market === "string" ? cmd.market : "";
+    const orderId = "orderId" in cmd ? cmd.orderId : 0;
+    const r: InputRejection = {
+      cmdId: cmd.cmdId, account: cmd.account, market, orderId, code: "internal_error",
+      message: `command failed ${attempts} times: ${error.message}`,
+    };
+    const out = this.runRejection(r, inSeq, ts);
+    this.record({ rejection: r, inSeq, ts });
+    this.deadLetters.push({ partition: this.state.partition, inSeq, ts, command: cmd, attempts, error });
+    this.alerts.push({
+      level: "error", partition: this.state.partition, inSeq, cmdId: cmd.cmdId,
+      message: `command ${cmd.cmdId} dead-lettered after ${attempts} attempts: ${error.message}`,
+    });
+    return out;
+  }
+}

@@ -1,0 +1,190 @@
+import { assert } from "./assert.js";
+import type { OrderActor } from "./order-actor.js";
+import type { OrderBook } from "./order-book.js";
+import type { PartitionState } from "./partition-state.js";
+import type { PriceLevel } from "./price-level.js";
+import type {
+  CancelReason,
+  EngineEvent,
+  MarketSpec,
+  Outcome,
+  RejectCode,
+} from "./types.js";
+
+/** What a rejection needs to know about the command it answers. */
+export interface Addressee {
+  cmdId: string;
+  account: string;
+  market?: string;
+}
+
+/**
+ * The actor runtime for one command: it collects the events the actors emit,
+ * stamps them, keeps the partition's indexes in step with each order's
+ * lifecycle, and gathers the price levels touched for market data.
+ */
+export class Runtime {
+  out: EngineEvent[] = [];
+  inSeq = 0;
+  private epoch = 0;
+  private readonly touched: PriceLevel[] = [];
+
+  constructor(
+    public state: PartitionState,
+    readonly marketData: boolean,
+  ) {}
+
+  get now(): number {
+    return this.state.now;
+  }
+
+  begin(inSeq: number, ts: number): void {
+    this.out = [];
+    this.inSeq = inSeq;
+    if (ts > this.state.now) this.state.now = ts;
+    this.epoch++;
+    this.touched.length = 0;
+  }
+
+  /** Ends the command: market data for every level it changed. */
+  end(): void {
+    if (!this.marketData) return;
+    for (const lvl of this.touched) {
+      this.out.push({
+        partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+        type: "l2", market: lvl.market, side: lvl.isBuy ? "buy" : "sell", price: lvl.price, qty: lvl.total,
+      });
+    }
+  }
+
+  touch(lvl: PriceLevel): void {
+    if (lvl.mark === this.epoch) return;
+    lvl.mark = this.epoch;
+    this.touched.push(lvl);
+  }
+
+  // ---- order lifecycle and indexes ----
+
+  /** Puts a working order on the book and into the partition's indexes. */
+  rest(book: OrderBook, o: OrderActor): void {
+    const lvl = book.side(o.isBuy).levelAt(o.price);
+    lvl.append(o);
+    this.touch(lvl);
+    book.resting++;
+    const s = this.state;
+    s.orders.set(o.id, o);
+    s.liveByCmd.set(o.cmdId, o);
+    s.accounts.add(o);
+    if (o.expireAt > 0) s.expiry.push(o);
+  }
+
+  /** Takes a resting order off its level, leaving it in the indexes (amend re-rests it). */
+  lift(book: OrderBook, o: OrderActor): void {
+    const lvl = o.level;
+    assert(lvl !== null, `order ${o.id} is not resting`);
+    lvl.remove(o);
+    this.touch(lvl);
+    if (lvl.count === 0) book.side(o.isBuy).drop(lvl);
+  }
+
+  /** Re-rests a lifted order at the back of its (possibly new) level. */
+  reRest(book: OrderBook, o: OrderActor): void {
+    const lvl = book.side(o.isBuy).levelAt(o.price);
+    lvl.append(o);
+    this.touch(lvl);
+  }
+
+  /** A terminal order leaves the book and the indexes; it stays resident for queries. */
+  finish(book: OrderBook, o: OrderActor): void {
+    assert(!o.live, `order ${o.id} finished while ${o.status}`);
+    const s = this.state;
+    if (s.orders.get(o.id) === o) {
+      if (o.level) this.lift(book, o);
+      book.resting--;
+      s.orders.delete(o.id);
+      s.liveByCmd.delete(o.cmdId);
+      s.accounts.remove(o);
+      if (o.heapIndex >= 0) s.expiry.remove(o);
+    }
+    assert(o.level === null, `order ${o.id} finished on the book`);
+    s.terminal.set(o.id, o);
+    s.seen.set(o.cmdId, { result: "accepted", orderId: o.id });
+  }
+
+  /** Cancels a working or resting order and reports it. */
+  cancel(book: OrderBook, o: OrderActor, cmdId: string, reason: CancelReason): void {
+    const remaining = o.remaining;
+    o.cancel();
+    this.finish(book, o);
+    this.out.push({
+      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+      type: "cancelled", cmdId, account: o.account, market: o.market, orderId: o.id, remaining, reason,
+    });
+  }
+
+  expire(book: OrderBook, o: OrderActor): void {
+    const remaining = o.remaining;
+    o.expire();
+    this.finish(book, o);
+    this.out.push({
+      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+      type: "expired", account: o.account, market: o.market, orderId: o.id, remaining,
+    });
+  }
+
+  // ---- events ----
+
+  accepted(o: OrderActor): void {
+    this.out.push({
+      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+      type: "accepted", cmdId: o.cmdId, account: o.account, market: o.market, orderId: o.id,
+      side: o.isBuy ? "buy" : "sell", orderType: o.orderType, price: o.price, qty: o.remaining, tif: o.tif,
+    });
+  }
+
+  trade(maker: OrderActor, taker: OrderActor, qty: number): void {
+    this.out.push({
+      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+      type: "trade", market: maker.market, tradeId: ++this.state.tradeSeq, price: maker.price, qty,
+      takerSide: taker.isBuy ? "buy" : "sell",
+      maker: maker.id, makerAccount: maker.account, makerRemaining: maker.remaining,
+      taker: taker.id, takerAccount: taker.account, takerRemaining: taker.remaining,
+    });
+  }
+
+  amended(o: OrderActor, cmdId: string, priorityKept: boolean): void {
+    this.out.push({
+      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+      type: "amended", cmdId, account: o.account, market: o.market, orderId: o.id,
+      price: o.price, remaining: o.remaining, priorityKept,
+    });
+  }
+
+  /** A business rejection; remembered so a repeat of the command restates it. */
+  reject(c: Addressee, orderId: number, code: RejectCode, message: string): void {
+    this.state.seen.set(c.cmdId, { result: "rejected", orderId, code });
+    this.out.push({
+      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+      type: "rejected", cmdId: c.cmdId, account: c.account, market: c.market ?? "", orderId, code, message,
+    });
+  }
+
+  duplicate(c: Addressee, original: Outcome): void {
+    this.out.push({
+      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+      type: "duplicate", cmdId: c.cmdId, account: c.account, original,
+    });
+  }
+
+  market(cmdId: string, spec: MarketSpec): void {
+    this.out.push({
+      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+      type: "market", cmdId, spec,
+    });
+  }
+
+  /** Records a command that finished without a rejection. */
+  done(cmdId: string, orderId: number): void {
+    this.state.seen.set(cmdId, { result: "done", orderId });
+  }
+}
