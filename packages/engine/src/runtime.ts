@@ -78,13 +78,23 @@ export class Runtime {
     if (o.expireAt > 0) s.expiry.push(o);
   }
 
-  /** Takes a resting order off its level, leaving it in the indexes (amend re-rests it). */
-  lift(book: OrderBook, o: OrderActor): void {
+  /**
+   * Takes a resting order off its level, leaving it in the indexes (amend re-rests
+   * it). With `keep`, an emptied level stays until `dropIfEmpty`, so an order that
+   * returns to the same price keeps the same level (one market-data update).
+   */
+  lift(book: OrderBook, o: OrderActor, keep = false): PriceLevel {
     const lvl = o.level;
     assert(lvl !== null, `order ${o.id} is not resting`);
     lvl.remove(o);
     this.touch(lvl);
-    if (lvl.count === 0) book.side(o.isBuy).drop(lvl);
+    if (lvl.count === 0 && !keep) book.side(o.isBuy).drop(lvl);
+    return lvl;
+  }
+
+  dropIfEmpty(book: OrderBook, lvl: PriceLevel): void {
+    const side = book.side(lvl.isBuy);
+    if (lvl.count === 0 && side.get(lvl.price) === lvl) side.drop(lvl);
   }
 
   /** Re-rests a lifted order at the back of its (possibly new) level. */

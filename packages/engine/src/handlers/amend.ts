@@ -28,14 +28,15 @@ export function amend(rt: Runtime, c: AmendCommand): void {
     rt.amended(o, c.cmdId, true);
     return rt.done(c.cmdId, o.id);
   }
-  rt.lift(book, o);
+  const old = rt.lift(book, o, true);
   o.replace(price, qty);
   rt.amended(o, c.cmdId, false);
   rt.done(c.cmdId, o.id);
   const stop = match(rt, book, o, price);
-  if (o.remaining === 0) return rt.finish(book, o);
-  if (stop === "self_trade") return rt.cancel(book, o, c.cmdId, "self_trade");
-  rt.reRest(book, o);
+  if (o.remaining === 0) rt.finish(book, o);
+  else if (stop === "self_trade") rt.cancel(book, o, c.cmdId, "self_trade");
+  else rt.reRest(book, o);
+  rt.dropIfEmpty(book, old);
 }
 
 function checkAmend(
