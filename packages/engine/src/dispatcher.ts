@@ -3,6 +3,7 @@ import { defineMarket, expireDue } from "./handlers/admin.js";
 import { amend } from "./handlers/amend.js";
 import { cancel, cancelAll } from "./handlers/cancel.js";
 import { place } from "./handlers/place.js";
+import type { FaultHook } from "./limits.js";
 import type { Runtime } from "./runtime.js";
 import type { Command, Outcome } from "./types.js";
 
@@ -10,10 +11,16 @@ import type { Command, Outcome } from "./types.js";
  * Delivers one command to the actors that own it. Log time first expires due
  * GTD orders; a repeated cmdId restates its original outcome and does nothing.
  */
-export function dispatch(rt: Runtime, c: Command, adminAccount: string): void {
+export function dispatch(rt: Runtime, c: Command, adminAccount: string, hook?: FaultHook, attempt = 0): void {
   expireDue(rt);
   const prior = priorOutcome(rt, c.cmdId);
   if (prior) return rt.duplicate(c, prior);
+  hook?.("before", c.cmdId, attempt);
+  handle(rt, c, adminAccount);
+  hook?.("after", c.cmdId, attempt);
+}
+
+function handle(rt: Runtime, c: Command, adminAccount: string): void {
   switch (c.kind) {
     case "place":
       return place(rt, c);

@@ -160,10 +160,8 @@ export class PartitionEngine {
     const rt = this.rt;
     const hook = attempt > 0 ? this.options.faultHook : undefined;
     rt.begin(inSeq, ts);
-    hook?.("before", cmd.cmdId, attempt);
-    dispatch(rt, cmd, this.adminAccount);
+    dispatch(rt, cmd, this.adminAccount, hook, attempt);
     rt.end();
-    hook?.("after", cmd.cmdId, attempt);
     return this.commit(inSeq);
   }
 
