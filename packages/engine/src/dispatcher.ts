@@ -5,7 +5,7 @@ import { cancel, cancelAll } from "./handlers/cancel.js";
 import { place } from "./handlers/place.js";
 import type { FaultHook } from "./limits.js";
 import type { Runtime } from "./runtime.js";
-import type { Command, Outcome } from "./types.js";
+import type { Command } from "./types.js";
 
 /**
  * Delivers one command to the actors that own it. Log time first expires due
@@ -13,7 +13,7 @@ import type { Command, Outcome } from "./types.js";
  */
 export function dispatch(rt: Runtime, c: Command, adminAccount: string, hook?: FaultHook, attempt = 0): void {
   expireDue(rt);
-  const prior = priorOutcome(rt, c.cmdId);
+  const prior = rt.state.outcomeOf(c.cmdId);
   if (prior) return rt.duplicate(c, prior);
   hook?.("before", c.cmdId, attempt);
   handle(rt, c, adminAccount);
@@ -37,10 +37,4 @@ function handle(rt: Runtime, c: Command, adminAccount: string): void {
     default:
       assert(false, `unknown command kind ${(c as { kind: string }).kind}`);
   }
-}
-
-function priorOutcome(rt: Runtime, cmdId: string): Outcome | undefined {
-  const live = rt.state.liveByCmd.get(cmdId);
-  if (live) return { result: "accepted", orderId: live.id };
-  return rt.state.seen.get(cmdId);
 }

@@ -135,7 +135,7 @@ export class PartitionEngine {
       b.check();
       resting += b.resting;
     }
-    if (resting !== this.state.orders.size || resting !== this.state.liveByCmd.size)
+    if (resting !== this.state.orders.size)
       throw new PartitionCorruptedError(`resting ${resting} != indexed ${this.state.orders.size}`);
   }
 
@@ -182,7 +182,9 @@ export class PartitionEngine {
 
   private record(e: JournalEntry): void {
     this.journal.push(e);
-    if (this.journal.length >= this.options.checkpointCommandsMax) this.snapshot();
+    const s = this.state;
+    const resident = s.orders.size + s.terminal.size + s.byCmd.size;
+    if (this.journal.length >= Math.max(this.options.checkpointCommandsMax, resident)) this.snapshot();
   }
 
   /** Back to the last committed state: the checkpoint, then the journal replayed. */

@@ -1,7 +1,9 @@
 import { LRUCache } from "lru-cache";
 import { AccountIndex } from "./account-index.js";
 import { ExpiryQueue } from "./expiry-queue.js";
-import type { OrderActor } from "./order-actor.js";
+import { Fifo } from "./fifo.js";
+import { assert } from "./assert.js";
+import { OrderActor } from "./order-actor.js";
 import type { OrderBook } from "./order-book.js";
 import type { Outcome } from "./types.js";
 
@@ -14,14 +16,20 @@ export class PartitionState {
   readonly markets = new Map<string, OrderBook>();
   /** Resting orders by id (an order id is the input sequence of its place command). */
   readonly orders = new Map<number, OrderActor>();
-  /** Resting orders by the cmdId that placed them, for idempotency. */
-  readonly liveByCmd = new Map<string, OrderActor>();
   readonly accounts = new AccountIndex();
   readonly expiry = new ExpiryQueue();
   /** Terminal orders kept for queries, then passivated (evicted). */
   readonly terminal: LRUCache<number, OrderActor>;
-  /** Outcomes of finished commands, for idempotency. */
-  readonly seen: LRUCache<string, Outcome>;
+  /**
+   * Idempotency: what each recent command did, in arrival order. An order's
+   * entry is the actor itself (its outcome is "accepted"); a finished command's
+   * is its order id (a number); a rejection's is its Outcome. Bounded to the
+   * resting orders plus `idempotencyMax` others, so the entry of a resting
+   * order is never evicted (see `remember`).
+   */
+  readonly byCmd = new Map<string, OrderActor | Outcome | number>();
+  /** The keys of `byCmd` in eviction order, oldest first. */
+  readonly byCmdOrder = new Fifo<string>();
   /** Last output sequence assigned. */
   seq = 0;
   /** Last trade id assigned. */
@@ -34,10 +42,39 @@ export class PartitionState {
   constructor(
     readonly partition: number,
     terminalOrdersMax: number,
-    idempotencyMax: number,
+    readonly idempotencyMax: number,
   ) {
+    assert(idempotencyMax >= 1, "idempotencyMax must be at least 1");
     this.terminal = new LRUCache({ max: terminalOrdersMax });
-    this.seen = new LRUCache({ max: idempotencyMax });
+  }
+
+  /** What the command with this id did, if it is remembered. */
+  outcomeOf(cmdId: string): Outcome | undefined {
+    const v = this.byCmd.get(cmdId);
+    if (v === undefined) return undefined;
+    if (typeof v === "number") return { result: "done", orderId: v };
+    if (v instanceof OrderActor) return { result: "accepted", orderId: v.id };
+    return v;
+  }
+
+  /**
+   * Records an outcome, then evicts the oldest entries beyond the bound. An entry
+   * of an order still resting is moved to the back instead of evicted; each such
+   * move is paid for by later evictions, so the cost is amortized O(1).
+   */
+  remember(cmdId: string, v: OrderActor | Outcome | number): void {
+    const m = this.byCmd;
+    assert(!m.has(cmdId), `cmdId ${cmdId} remembered twice`);
+    m.set(cmdId, v);
+    const q = this.byCmdOrder;
+    q.push(cmdId);
+    const bound = this.orders.size + this.idempotencyMax;
+    while (m.size > bound) {
+      const k = q.shift()!;
+      const old = m.get(k);
+      if (old instanceof OrderActor && old.live) q.push(k);
+      else m.delete(k);
+    }
   }
 
   /** A resident order: resting, or terminal and not yet passivated. */

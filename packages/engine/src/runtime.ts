@@ -73,7 +73,6 @@ export class Runtime {
     book.resting++;
     const s = this.state;
     s.orders.set(o.id, o);
-    s.liveByCmd.set(o.cmdId, o);
     s.accounts.add(o);
     if (o.expireAt > 0) s.expiry.push(o);
   }
@@ -112,13 +111,11 @@ export class Runtime {
       if (o.level) this.lift(book, o);
       book.resting--;
       s.orders.delete(o.id);
-      s.liveByCmd.delete(o.cmdId);
       s.accounts.remove(o);
       if (o.heapIndex >= 0) s.expiry.remove(o);
     }
     assert(o.level === null, `order ${o.id} finished on the book`);
     s.terminal.set(o.id, o);
-    s.seen.set(o.cmdId, { result: "accepted", orderId: o.id });
   }
 
   /** Cancels a working or resting order and reports it. */
@@ -145,6 +142,7 @@ export class Runtime {
   // ---- events ----
 
   accepted(o: OrderActor): void {
+    this.state.remember(o.cmdId, o);
     this.out.push({
       partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
       type: "accepted", cmdId: o.cmdId, account: o.account, market: o.market, orderId: o.id,
@@ -172,7 +170,7 @@ export class Runtime {
 
   /** A business rejection; remembered so a repeat of the command restates it. */
   reject(c: Addressee, orderId: number, code: RejectCode, message: string): void {
-    this.state.seen.set(c.cmdId, { result: "rejected", orderId, code });
+    this.state.remember(c.cmdId, { result: "rejected", orderId, code });
     this.out.push({
       partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
       type: "rejected", cmdId: c.cmdId, account: c.account, market: c.market ?? "", orderId, code, message,
@@ -195,6 +193,6 @@ export class Runtime {
 
   /** Records a command that finished without a rejection. */
   done(cmdId: string, orderId: number): void {
-    this.state.seen.set(cmdId, { result: "done", orderId });
+    this.state.remember(cmdId, orderId);
   }
 }

@@ -33,7 +33,7 @@ interface SnapshotDoc {
   accounts: [string, number[]][];
   /** Terminal orders, least recently used first. */
   terminal: OrderTuple[];
-  /** Remembered outcomes, least recently used first. */
+  /** Remembered outcomes, oldest first. */
   seen: SeenTuple[];
 }
 
@@ -53,7 +53,7 @@ export function encodeSnapshot(s: PartitionState): Uint8Array {
     markets: [...s.markets.values()].map((b) => [b.rules.spec, levels(b.bids), levels(b.asks)]),
     accounts: [...s.accounts.entries()].map(([a, os]) => [a, os.map((o) => o.id)]),
     terminal: oldestFirst(s.terminal).map(([, o]) => orderTuple(o)),
-    seen: oldestFirst(s.seen).map(([k, v]) => [k, v.result, v.orderId, v.code ?? null]),
+    seen: [...s.byCmdOrder.values()].map((k) => seenTuple(k, s.outcomeOf(k)!)),
   };
   return packr.pack(doc);
 }
@@ -61,6 +61,10 @@ export function encodeSnapshot(s: PartitionState): Uint8Array {
 /** LRU entries from least to most recently used, so that re-inserting them restores recency. */
 function oldestFirst<K extends {}, V extends {}>(c: LRUCache<K, V>): [K, V][] {
   return [...c.entries()].reverse();
+}
+
+function seenTuple(cmdId: string, o: Outcome): SeenTuple {
+  return [cmdId, o.result, o.orderId, o.code ?? null];
 }
 
 function levels(side: BookSide): LevelTuple[] {
@@ -132,7 +136,6 @@ function rebuild(doc: SnapshotDoc, terminalOrdersMax: number, idempotencyMax: nu
           lvl.append(o);
           book.resting++;
           s.orders.set(o.id, o);
-          s.liveByCmd.set(o.cmdId, o);
           if (o.expireAt > 0) s.expiry.push(o);
         }
       }
@@ -147,7 +150,19 @@ function rebuild(doc: SnapshotDoc, terminalOrdersMax: number, idempotencyMax: nu
     }
   }
   for (const t of doc.terminal) s.terminal.set(t[0], actor(t));
-  for (const [cmdId, result, orderId, code] of doc.seen)
-    s.seen.set(cmdId, code === null ? { result, orderId } : { result, orderId, code });
+  for (const [cmdId, result, orderId, code] of doc.seen) {
+    s.byCmd.set(cmdId, outcomeValue(s, cmdId, result, orderId, code));
+    s.byCmdOrder.push(cmdId);
+  }
   return s;
+}
+
+/** The in-memory form of a remembered outcome: a resting order's actor, a number for "done". */
+function outcomeValue(
+  s: PartitionState, cmdId: string, result: Outcome["result"], orderId: number, code: RejectCode | null,
+): OrderActor | Outcome | number {
+  if (result === "done") return orderId;
+  if (result === "rejected") return { result, orderId, code: code ?? "internal_error" };
+  const o = s.orders.get(orderId);
+  return o && o.cmdId === cmdId ? o : { result, orderId };
 }
