@@ -36,6 +36,7 @@ import {
   round,
   summarizeLatency,
   table,
+  type LatencySummary,
   type Machine,
 } from "./stats.js";
 import {
@@ -174,10 +175,13 @@ async function runParent(args: Args): Promise<number> {
   const machine = describeMachine();
   const say = args.json ? (s: string) => process.stderr.write(`${s}\n`) : (s: string) => process.stdout.write(`${s}\n`);
   say(formatMachine(machine));
-  say(`bench match: ${fmtInt(args.ops)} ops per workload, ${args.rounds} rounds each after a warm-up round, ours vs nodejs-order-book 10.1.1`);
+  say(
+    `bench match: ${fmtInt(args.ops)} ops per workload, ${plural(args.rounds, "round")} per engine after a warm-up round, ` +
+      "ours vs nodejs-order-book 10.1.1",
+  );
   const results: WorkloadResult[] = [];
   for (const name of args.workloads) {
-    const result = await runChild(name, args);
+    const result = await forkWorkload(name, args);
     if (typeof result === "string") {
       process.stderr.write(`bench match: ${result}\n`);
       return exitCodes.failed;
@@ -192,7 +196,7 @@ async function runParent(args: Args): Promise<number> {
 }
 
 /** The workload's result, or why there is none. */
-function runChild(name: WorkloadName, args: Args): Promise<WorkloadResult | string> {
+function forkWorkload(name: WorkloadName, args: Args): Promise<WorkloadResult | string> {
   const script = fileURLToPath(import.meta.url);
   const childArgs = ["--child", "--workload", name, "--ops", String(args.ops), "--rounds", String(args.rounds)];
   const execArgv = [...process.execArgv.filter((a) => a !== "--expose-gc"), "--expose-gc"];
@@ -221,7 +225,7 @@ function formatResult(r: WorkloadResult): string {
   const lines = [
     `${r.name}: ${fmtInt(r.ops)} ops timed` +
       (r.setup_ops > 0 ? ` after ${fmtInt(r.setup_ops)} untimed setup ops` : "") +
-      `, median of ${r.rounds} rounds, seed 0x${r.seed.toString(16)}`,
+      `, median of ${plural(r.rounds, "round")}, seed 0x${r.seed.toString(16)}`,
     table([
       ["", "ours", "peer", "ours/peer"],
       ["throughput ops/s", fmtInt(r.ours_ops_per_s), fmtInt(r.peer_ops_per_s), `${fmtDec(r.ratio)}x`],
@@ -254,11 +258,13 @@ function log(s: string): void {
 
 interface RoundFigures {
   opsPerSecond: number;
-  heapBytes: number | null;
+  /** Heap used, after a full collection, before the engine was created and after its round. */
+  heapBefore: number;
+  heapAfter: number;
   tally: Tally;
 }
 
-function runChildWorkload(name: WorkloadName, args: Args): WorkloadResult {
+async function runChildWorkload(name: WorkloadName, args: Args): Promise<WorkloadResult> {
   const t0 = performance.now();
   const list = generate(name, args.ops);
   const e = list.expected;
@@ -274,7 +280,7 @@ function runChildWorkload(name: WorkloadName, args: Args): WorkloadResult {
   };
 
   for (const d of drivers) {
-    const f = timedRound(d, list);
+    const f = await timedRound(d, list);
     checkRound(d, "warm-up", f.tally);
     log(`  warm-up ${d.name}: ${fmtInt(f.opsPerSecond)} ops/s, ${describeTally(f.tally)}`);
   }
@@ -283,30 +289,34 @@ function runChildWorkload(name: WorkloadName, args: Args): WorkloadResult {
   for (let r = 0; r < args.rounds; r++) {
     const order = r % 2 === 0 ? drivers : [...drivers].reverse();
     for (const d of order) {
-      const f = timedRound(d, list);
+      const f = await timedRound(d, list);
       rounds.get(d)!.push(f);
       checkRound(d, `round ${r + 1}`, f.tally);
       log(`  round ${r + 1}/${args.rounds} ${d.name}: ${fmtInt(f.opsPerSecond)} ops/s, ${describeTally(f.tally)}`);
     }
   }
 
-  const latency = drivers.map((d) => {
+  const latency: LatencySummary[] = [];
+  for (const d of drivers) {
     const session = d.open();
-    gc?.();
+    await settle();
     const h = newLatencyHistogram();
     const t = newTally();
     session.runTimed(t, h);
     checkRound(d, "latency pass", t);
     const s = summarizeLatency(h);
     log(`  latency ${d.name}: p50 ${s.p50_us} µs, p99 ${s.p99_us} µs, p999 ${s.p999_us} µs, max ${s.max_us} µs`);
-    return s;
-  });
+    latency.push(s);
+  }
 
   const [ours, peer] = drivers.map((d) => rounds.get(d)!) as [RoundFigures[], RoundFigures[]];
-  const [oursLat, peerLat] = latency as [ReturnType<typeof summarizeLatency>, ReturnType<typeof summarizeLatency>];
+  const [oursLat, peerLat] = latency as [LatencySummary, LatencySummary];
   const oursOps = median(ours.map((f) => f.opsPerSecond));
   const peerOps = median(peer.map((f) => f.opsPerSecond));
-  const heap = (fs: RoundFigures[]) => (gc === undefined ? null : mb(median(fs.map((f) => f.heapBytes ?? 0))));
+  // Retained heap is measured against the lowest pre-round heap of the whole
+  // process: a pre-round sample sometimes still holds the previous engine.
+  const baseline = Math.min(...[...ours, ...peer].map((f) => f.heapBefore));
+  const heap = (fs: RoundFigures[]) => (gc === undefined ? null : mb(median(fs.map((f) => f.heapAfter)) - baseline));
   const lastOurs = ours[ours.length - 1]!.tally;
   const lastPeer = peer[peer.length - 1]!.tally;
   return {
@@ -341,20 +351,30 @@ function runChildWorkload(name: WorkloadName, args: Args): WorkloadResult {
   };
 }
 
-/** A fresh engine, its setup applied and garbage collected, then the timed ops. */
-function timedRound(d: Driver, list: OpList): RoundFigures {
+/**
+ * Lets the event loop turn, then collects garbage. Without the turn, a full
+ * collection often left the previous round's engine in the heap, held by a V8
+ * handle scope until the next turn, which adds to the next round's GC load.
+ */
+async function settle(): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
   gc?.();
+}
+
+/** A fresh engine, its setup applied and garbage collected, then the timed ops. */
+async function timedRound(d: Driver, list: OpList): Promise<RoundFigures> {
+  await settle();
   const heapBefore = process.memoryUsage().heapUsed;
   const session = d.open();
-  gc?.();
+  await settle();
   const tally = newTally();
   const t0 = process.hrtime.bigint();
   session.run(tally);
   const elapsedNs = Number(process.hrtime.bigint() - t0);
-  gc?.();
-  const heapBytes = gc === undefined ? null : process.memoryUsage().heapUsed - heapBefore;
+  await settle();
+  const heapAfter = process.memoryUsage().heapUsed;
   keep(session);
-  return { opsPerSecond: ((list.length - list.setup) * 1e9) / elapsedNs, heapBytes, tally };
+  return { opsPerSecond: ((list.length - list.setup) * 1e9) / elapsedNs, heapBefore, heapAfter, tally };
 }
 
 /** Keeps the session reachable until the heap has been measured. */
@@ -368,6 +388,10 @@ function compare(list: OpList, t: Tally): string | null {
     (t.rejects > 0 ? ` (first: ${t.firstReject})` : "") +
     `; the model made ${fmtInt(e.trades)} trades for ${fmtInt(e.tradedQty)} qty, none rejected`
   );
+}
+
+function plural(n: number, word: string): string {
+  return `${fmtInt(n)} ${word}${n === 1 ? "" : "s"}`;
 }
 
 function describeTally(t: Tally): string {
@@ -391,7 +415,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write("bench match: --child runs one workload and must be started by the bench itself\n");
     return exitCodes.usage;
   }
-  const result = runChildWorkload(name, args);
+  const result = await runChildWorkload(name, args);
   await new Promise<void>((resolve, reject) => process.send!(result, undefined, {}, (e) => (e ? reject(e) : resolve())));
   process.disconnect?.();
   return exitCodes.ok;

@@ -23,11 +23,11 @@ import {
   OP_MARKET,
   SIDE_BUY,
   TIF_GTC,
+  newTally,
   type Driver,
   type OpList,
   type Session,
   type Tally,
-  newTally,
 } from "./workloads.js";
 
 type PeerOp = LimitOrderOptions | MarketOrderOptions | string;

@@ -11,7 +11,7 @@
 
 import type { Histogram } from "hdr-histogram-js";
 
-export const WORKLOAD_NAMES = ["mixed", "deep", "many-markets"] as const;
+export const WORKLOAD_NAMES = ["mixed", "deep", "many-markets", "crossing"] as const;
 export type WorkloadName = (typeof WORKLOAD_NAMES)[number];
 
 export function isWorkloadName(s: string): s is WorkloadName {
@@ -90,9 +90,11 @@ export function accountName(i: number): string {
 export function generate(name: WorkloadName, ops: number, seed = seedDefault): OpList {
   switch (name) {
     case "mixed":
-      return generateMixed(name, ops, 1, seed);
+      return generateMixed(name, ops, 1, seed, mixedShape);
     case "many-markets":
-      return generateMixed(name, ops, 1_000, seed);
+      return generateMixed(name, ops, 1_000, seed, mixedShape);
+    case "crossing":
+      return generateMixed(name, ops, 1, seed, crossingShape);
     case "deep":
       return generateDeep(ops, seed);
   }
@@ -200,8 +202,7 @@ class Builder {
     this.target[i] = j;
     const book = this.books[this.market[j]!]!;
     const own = this.side[j] === SIDE_BUY ? book.bids : book.asks;
-    own.reduce(this.price[j]!, this.remaining[j]!);
-    own.orders--;
+    own.reduce(this.price[j]!, this.remaining[j]!, true);
     this.remaining[j] = 0;
     this.unlive(j);
     this.tally.cancels++;
@@ -270,10 +271,9 @@ class Builder {
         this.remaining[maker] = open - fill;
         this.tally.trades++;
         this.tally.tradedQty += fill;
-        side.reduce(side.best, fill);
+        side.reduce(side.best, fill, open === fill);
         if (open === fill) {
           level.head++;
-          side.orders--;
           this.unlive(maker);
         }
         if (level.qty === 0) break; // reduce() removed the level and moved best
@@ -309,10 +309,11 @@ class ModelSide {
     this.orders++;
   }
 
-  /** Removes `qty` from the level at `price` (a fill or a cancel). */
-  reduce(price: number, qty: number): void {
+  /** Removes `qty` from the level at `price` (a fill or a cancel); `leaves` when that order is done. */
+  reduce(price: number, qty: number, leaves: boolean): void {
     const level = this.levels.get(price)!;
     level.qty -= qty;
+    if (leaves) this.orders--;
     check(level.qty >= 0, "level quantity went negative");
     if (level.qty > 0) return;
     this.levels.delete(price);
@@ -355,23 +356,31 @@ function check(cond: boolean, what: string): asserts cond {
 }
 
 // ---------------------------------------------------------------------------
-// mixed and many-markets: 70% limits around the mid, 20% cancels, 10% market orders.
-
+// mixed and many-markets: 70% limit orders quoted around the mid (1..40 ticks away,
+// on their own side, as market makers quote), 20% cancels of resting orders, 10%
+// market orders. Only market orders take liquidity, so the book deepens as a real
+// one does between sweeps (~130,000 resting orders after 1M ops, many per level).
+//
+// crossing: the same mix, but limit prices reach 10 ticks across the mid, so about
+// a third of limit orders trade on arrival and the book stays small (~2,000 orders).
 export const mixedShape = {
   limitShare: 0.7,
   cancelShare: 0.2,
-  /** Buys are priced in [mid - 40, mid + 10], sells in [mid - 10, mid + 40]: some cross. */
+  /** Buys are priced in [mid - 40, mid - 1], sells in [mid + 1, mid + 40]. */
   passiveTicks: 40,
-  crossingTicks: 10,
+  crossingTicks: -1,
   limitQtyMax: 20,
   iocShare: 0.1,
   marketQtyMax: 60,
 } as const;
 
-function generateMixed(name: WorkloadName, ops: number, markets: number, seed: number): OpList {
+export const crossingShape = { ...mixedShape, crossingTicks: 10 } as const;
+
+type MixedShape = { readonly [K in keyof typeof mixedShape]: number };
+
+function generateMixed(name: WorkloadName, ops: number, markets: number, seed: number, s: MixedShape): OpList {
   const rng = new Rng(seed);
   const b = new Builder(ops, markets);
-  const s = mixedShape;
   while (b.length < ops) {
     const m = markets === 1 ? 0 : rng.below(markets);
     const r = rng.next();
@@ -392,24 +401,31 @@ function generateMixed(name: WorkloadName, ops: number, markets: number, seed: n
 
 // ---------------------------------------------------------------------------
 // deep: a 50k-order book over 5k levels, then sweeps that take many levels each,
-// cancels, and passive orders that replenish the top of the book.
+// cancels, and passive orders that replenish what they took.
+//
+// Both sides stay anchored at the mid: bids in [mid - 2_500, mid - 1], asks in
+// [mid + 1, mid + 2_500], so passive orders never cross and every trade comes
+// from a sweep. Most replenishing orders refill the front levels, where sweeps
+// bite; a few go anywhere on their side, to make up for cancels deep in the book.
 
 export const deepShape = {
   /** Setup: levels per side and orders per level, starting one tick off the mid. */
   levelsPerSide: 2_500,
   ordersPerLevel: 10,
-  setupQtyMax: 20,
+  orderQtyMax: 20,
   /** A sweep takes this many non-empty levels of the opposite side. */
   sweepLevelsMin: 10,
   sweepLevelsMax: 50,
-  /** Chance of a sweep when the book holds its starting order count; scales with the count. */
-  sweepShare: 0.006,
+  /**
+   * Chance of a sweep while the book holds its starting order count; it scales
+   * with the count, so the book neither drains nor piles up.
+   */
+  sweepShare: 0.003,
   cancelShare: 0.05,
-  /** Replenishing orders rest within this many ticks behind the opposite best. */
-  replenishTicks: 50,
-  replenishQtyMax: 20,
-  /** How strongly sweeps lean against the drift of the mid (ticks for a full lean). */
-  meanReversionTicks: 1_000,
+  /** Front levels per side that most replenishing orders go to. */
+  frontLevels: 50,
+  /** Share of replenishing orders placed anywhere on their side instead. */
+  anywhereShare: 0.06,
 } as const;
 
 function generateDeep(ops: number, seed: number): OpList {
@@ -418,17 +434,16 @@ function generateDeep(ops: number, seed: number): OpList {
   const setup = 2 * s.levelsPerSide * s.ordersPerLevel;
   const b = new Builder(setup + ops, 1);
   const book = b.books[0]!;
-  for (let l = 0; l < s.levelsPerSide; l++) {
+  for (let l = 1; l <= s.levelsPerSide; l++) {
     for (let k = 0; k < s.ordersPerLevel; k++) {
-      b.place(0, SIDE_BUY, OP_LIMIT, mid - 1 - l, rng.between(1, s.setupQtyMax), TIF_GTC, rng.below(accountsCount));
-      b.place(0, SIDE_SELL, OP_LIMIT, mid + 1 + l, rng.between(1, s.setupQtyMax), TIF_GTC, rng.below(accountsCount));
+      b.place(0, SIDE_BUY, OP_LIMIT, mid - l, rng.between(1, s.orderQtyMax), TIF_GTC, rng.below(accountsCount));
+      b.place(0, SIDE_SELL, OP_LIMIT, mid + l, rng.between(1, s.orderQtyMax), TIF_GTC, rng.below(accountsCount));
     }
   }
   b.resetTally();
-  const target = setup;
   while (b.length < setup + ops) {
     const r = rng.next();
-    const sweepShare = s.sweepShare * (b.resting / target);
+    const sweepShare = s.sweepShare * (b.resting / setup);
     if (r < sweepShare && sweep(b, book, rng)) continue;
     if (r >= sweepShare && r < sweepShare + s.cancelShare && b.cancelRandom(rng)) continue;
     replenish(b, book, rng);
@@ -436,19 +451,10 @@ function generateDeep(ops: number, seed: number): OpList {
   return b.finish("deep", seed, setup);
 }
 
-function currentMid(book: ModelBook): number {
-  const bid = book.bids.best;
-  const ask = book.asks.best;
-  if (bid !== 0 && ask !== 0) return (bid + ask) / 2;
-  return bid !== 0 ? bid : ask !== 0 ? ask : mid;
-}
-
 /** A buy or sell that takes a random number of levels, as a market or a limit order. */
 function sweep(b: Builder, book: ModelBook, rng: Rng): boolean {
   const s = deepShape;
-  const lean = (currentMid(book) - mid) / s.meanReversionTicks;
-  const buyChance = Math.min(0.9, Math.max(0.1, 0.5 - lean));
-  const side = rng.next() < buyChance ? SIDE_BUY : SIDE_SELL;
+  const side = rng.below(2);
   const opposite = side === SIDE_BUY ? book.asks : book.bids;
   const { worst, qty } = opposite.depth(rng.between(s.sweepLevelsMin, s.sweepLevelsMax));
   if (qty === 0) return false;
@@ -459,19 +465,16 @@ function sweep(b: Builder, book: ModelBook, rng: Rng): boolean {
   return true;
 }
 
-/** A passive order on the thinner side, near the top so later sweeps meet it. */
+/** A passive order on the side with fewer orders, mostly at the front. */
 function replenish(b: Builder, book: ModelBook, rng: Rng): void {
   const s = deepShape;
   const bids = book.bids.orders;
   const asks = book.asks.orders;
   const side = bids === asks ? rng.below(2) : bids < asks ? SIDE_BUY : SIDE_SELL;
-  const oppositeBest = side === SIDE_BUY ? book.asks.best : book.bids.best;
-  const ownBest = side === SIDE_BUY ? book.bids.best : book.asks.best;
-  const anchor = oppositeBest !== 0 ? oppositeBest : ownBest !== 0 ? ownBest + (side === SIDE_BUY ? 1 : -1) : mid;
-  const behind = rng.between(1, s.replenishTicks);
-  const raw = side === SIDE_BUY ? anchor - behind : anchor + behind;
-  const price = Math.min(bandHigh, Math.max(bandLow, raw));
-  b.place(0, side, OP_LIMIT, price, rng.between(1, s.replenishQtyMax), TIF_GTC, rng.below(accountsCount));
+  const reach = rng.next() < s.anywhereShare ? s.levelsPerSide : s.frontLevels;
+  const offset = rng.between(1, reach);
+  const price = side === SIDE_BUY ? mid - offset : mid + offset;
+  b.place(0, side, OP_LIMIT, price, rng.between(1, s.orderQtyMax), TIF_GTC, rng.below(accountsCount));
 }
 
 // ---------------------------------------------------------------------------

@@ -21,15 +21,14 @@ export class PartitionState {
   /** Terminal orders kept for queries, then passivated (evicted). */
   readonly terminal: LRUCache<number, OrderActor>;
   /**
-   * Idempotency: what each recent command did, in arrival order. An order's
-   * entry is the actor itself (its outcome is "accepted"); a finished command's
-   * is its order id (a number); a rejection's is its Outcome. Bounded to the
-   * resting orders plus `idempotencyMax` others, so the entry of a resting
-   * order is never evicted (see `remember`).
+   * Idempotency: what each recent command did. A resting order's entry is its
+   * actor (outcome "accepted") and stays while it rests; a finished command's is
+   * its order id (a number) or, for a rejection, its Outcome; finished entries are
+   * bounded to `idempotencyMax`, oldest evicted first.
    */
   readonly byCmd = new Map<string, OrderActor | Outcome | number>();
-  /** The keys of `byCmd` in eviction order, oldest first. */
-  readonly byCmdOrder = new Fifo<string>();
+  /** Keys of finished entries of `byCmd`, oldest first: the eviction order. */
+  readonly finishedCmds = new Fifo<string>();
   /** Last output sequence assigned. */
   seq = 0;
   /** Last trade id assigned. */
@@ -57,24 +56,18 @@ export class PartitionState {
     return v;
   }
 
-  /**
-   * Records an outcome, then evicts the oldest entries beyond the bound. An entry
-   * of an order still resting is moved to the back instead of evicted; each such
-   * move is paid for by later evictions, so the cost is amortized O(1).
-   */
+  /** Records what a command did; a live order's entry waits for `finished`. */
   remember(cmdId: string, v: OrderActor | Outcome | number): void {
-    const m = this.byCmd;
-    assert(!m.has(cmdId), `cmdId ${cmdId} remembered twice`);
-    m.set(cmdId, v);
-    const q = this.byCmdOrder;
+    assert(!this.byCmd.has(cmdId), `cmdId ${cmdId} remembered twice`);
+    this.byCmd.set(cmdId, v);
+    if (!(v instanceof OrderActor)) this.finished(cmdId);
+  }
+
+  /** The command's entry is final: it joins the eviction order. */
+  finished(cmdId: string): void {
+    const q = this.finishedCmds;
     q.push(cmdId);
-    const bound = this.orders.size + this.idempotencyMax;
-    while (m.size > bound) {
-      const k = q.shift()!;
-      const old = m.get(k);
-      if (old instanceof OrderActor && old.live) q.push(k);
-      else m.delete(k);
-    }
+    while (q.size > this.idempotencyMax) this.byCmd.delete(q.shift()!);
   }
 
   /** A resident order: resting, or terminal and not yet passivated. */

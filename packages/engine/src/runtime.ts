@@ -116,6 +116,7 @@ export class Runtime {
     }
     assert(o.level === null, `order ${o.id} finished on the book`);
     s.terminal.set(o.id, o);
+    s.finished(o.cmdId);
   }
 
   /** Cancels a working or resting order and reports it. */

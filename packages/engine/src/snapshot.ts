@@ -33,7 +33,7 @@ interface SnapshotDoc {
   accounts: [string, number[]][];
   /** Terminal orders, least recently used first. */
   terminal: OrderTuple[];
-  /** Remembered outcomes, oldest first. */
+  /** Outcomes of finished commands, oldest first (resting orders' come from the book). */
   seen: SeenTuple[];
 }
 
@@ -53,7 +53,7 @@ export function encodeSnapshot(s: PartitionState): Uint8Array {
     markets: [...s.markets.values()].map((b) => [b.rules.spec, levels(b.bids), levels(b.asks)]),
     accounts: [...s.accounts.entries()].map(([a, os]) => [a, os.map((o) => o.id)]),
     terminal: oldestFirst(s.terminal).map(([, o]) => orderTuple(o)),
-    seen: [...s.byCmdOrder.values()].map((k) => seenTuple(k, s.outcomeOf(k)!)),
+    seen: [...s.finishedCmds.values()].map((k) => seenTuple(k, s.outcomeOf(k)!)),
   };
   return packr.pack(doc);
 }
@@ -136,6 +136,7 @@ function rebuild(doc: SnapshotDoc, terminalOrdersMax: number, idempotencyMax: nu
           lvl.append(o);
           book.resting++;
           s.orders.set(o.id, o);
+          s.byCmd.set(o.cmdId, o);
           if (o.expireAt > 0) s.expiry.push(o);
         }
       }
@@ -151,18 +152,15 @@ function rebuild(doc: SnapshotDoc, terminalOrdersMax: number, idempotencyMax: nu
   }
   for (const t of doc.terminal) s.terminal.set(t[0], actor(t));
   for (const [cmdId, result, orderId, code] of doc.seen) {
-    s.byCmd.set(cmdId, outcomeValue(s, cmdId, result, orderId, code));
-    s.byCmdOrder.push(cmdId);
+    s.byCmd.set(cmdId, outcomeValue(result, orderId, code));
+    s.finishedCmds.push(cmdId);
   }
   return s;
 }
 
 /** The in-memory form of a remembered outcome: a resting order's actor, a number for "done". */
-function outcomeValue(
-  s: PartitionState, cmdId: string, result: Outcome["result"], orderId: number, code: RejectCode | null,
-): OrderActor | Outcome | number {
+function outcomeValue(result: Outcome["result"], orderId: number, code: RejectCode | null): Outcome | number {
   if (result === "done") return orderId;
   if (result === "rejected") return { result, orderId, code: code ?? "internal_error" };
-  const o = s.orders.get(orderId);
-  return o && o.cmdId === cmdId ? o : { result, orderId };
+  return { result, orderId };
 }
