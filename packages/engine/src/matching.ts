@@ -12,7 +12,8 @@ export type MatchStop = "self_trade" | null;
  * time priority within a level, while prices are within `limit`. Trades happen
  * at the maker's price.
  */
-export function match(rt: Runtime, book: OrderBook, taker: OrderActor, limit: number): MatchStop {
+/** `cmdId` is the command being applied: it is named in the events this causes. */
+export function match(rt: Runtime, book: OrderBook, taker: OrderActor, limit: number, cmdId: string): MatchStop {
   const opposite = book.side(!taker.isBuy);
   while (taker.remaining > 0) {
     const lvl = opposite.best();
@@ -22,7 +23,7 @@ export function match(rt: Runtime, book: OrderBook, taker: OrderActor, limit: nu
     while (maker !== null && taker.remaining > 0) {
       const next = maker.next;
       if (maker.account === taker.account && taker.stp !== "none") {
-        if (preventSelfTrade(rt, book, lvl, taker, maker)) return "self_trade";
+        if (preventSelfTrade(rt, book, lvl, taker, maker, cmdId)) return "self_trade";
       } else {
         trade(rt, book, lvl, maker, taker);
       }
@@ -50,37 +51,40 @@ function preventSelfTrade(
   lvl: PriceLevel,
   taker: OrderActor,
   maker: OrderActor,
+  cmdId: string,
 ): boolean {
   switch (taker.stp) {
     case "cancel_taker":
       return true;
     case "cancel_maker":
-      rt.cancel(book, maker, taker.cmdId, "self_trade");
+      rt.cancel(book, maker, cmdId, "self_trade");
       return false;
     case "cancel_both":
-      rt.cancel(book, maker, taker.cmdId, "self_trade");
+      rt.cancel(book, maker, cmdId, "self_trade");
       return true;
     case "decrement":
-      return decrement(rt, book, lvl, taker, maker);
+      return decrement(rt, book, lvl, taker, maker, cmdId);
     default:
       assert(false, `stp ${taker.stp} reached prevention`);
   }
 }
 
 /** Both orders shrink by their overlap without trading; the smaller one is cancelled. */
-function decrement(rt: Runtime, book: OrderBook, lvl: PriceLevel, taker: OrderActor, maker: OrderActor): boolean {
+function decrement(
+  rt: Runtime, book: OrderBook, lvl: PriceLevel, taker: OrderActor, maker: OrderActor, cmdId: string,
+): boolean {
   const overlap = Math.min(taker.remaining, maker.remaining);
   if (maker.remaining > overlap) {
     maker.reduce(overlap);
     lvl.reduced(overlap);
     rt.touch(lvl);
-    rt.amended(maker, taker.cmdId, true);
+    rt.amended(maker, cmdId, true);
     return true;
   }
-  rt.cancel(book, maker, taker.cmdId, "self_trade");
+  rt.cancel(book, maker, cmdId, "self_trade");
   if (taker.remaining > overlap) {
     taker.reduce(overlap);
-    rt.amended(taker, taker.cmdId, true);
+    rt.amended(taker, cmdId, true);
     return false;
   }
   return true;

@@ -50,11 +50,18 @@ export class Runtime {
   end(): void {
     if (!this.marketData) return;
     for (const lvl of this.touched) {
+      if (lvl.count === 0 && this.replaced(lvl)) continue;
       this.out.push({
         partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
         type: "l2", market: lvl.market, side: lvl.isBuy ? "buy" : "sell", price: lvl.price, qty: lvl.total,
       });
     }
+  }
+
+  /** An emptied level whose price got a new level in the same command: that one reports. */
+  private replaced(lvl: PriceLevel): boolean {
+    const now = this.state.markets.get(lvl.market)!.side(lvl.isBuy).get(lvl.price);
+    return now !== undefined && now !== lvl;
   }
 
   touch(lvl: PriceLevel): void {

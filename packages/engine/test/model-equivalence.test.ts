@@ -26,7 +26,7 @@ test("engine emits exactly the reference model's events, and its books stay cons
         assert.is(v.filled, o.filled, `order ${o.id} filled`);
       }
     }),
-    { numRuns: 1500 },
+    { numRuns: 2000 },
   );
 });
 

@@ -32,7 +32,7 @@ export function amend(rt: Runtime, c: AmendCommand): void {
   o.replace(price, qty);
   rt.amended(o, c.cmdId, false);
   rt.done(c.cmdId, o.id);
-  const stop = match(rt, book, o, price);
+  const stop = match(rt, book, o, price, c.cmdId);
   if (o.remaining === 0) rt.finish(book, o);
   else if (stop === "self_trade") rt.cancel(book, o, c.cmdId, "self_trade");
   else rt.reRest(book, o);

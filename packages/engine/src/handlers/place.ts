@@ -28,7 +28,7 @@ export function place(rt: Runtime, c: PlaceCommand): void {
   o.open();
   rt.accepted(o);
   if (c.tif === "FOK" && !fillable(book, o, limit)) return rt.cancel(book, o, c.cmdId, "fok_unfillable");
-  const stop = match(rt, book, o, limit);
+  const stop = match(rt, book, o, limit, c.cmdId);
   if (o.remaining === 0) return rt.finish(book, o);
   if (stop === "self_trade") return rt.cancel(book, o, c.cmdId, "self_trade");
   if (c.type === "market" || c.tif === "IOC" || c.tif === "FOK") return rt.cancel(book, o, c.cmdId, "ioc_remainder");
