@@ -198,6 +198,16 @@ export function encodeEvents(events: readonly EngineEvent[]): Uint8Array {
   return packr.pack(events.map(toWire));
 }
 
+/** Any message of the protocol (reports, query replies) in the same msgpack dialect. */
+export function encodeValue(value: unknown): Uint8Array {
+  return packr.pack(toWire(value));
+}
+
+/** Decodes msgpack written by any of the encoders; throws on invalid bytes. */
+export function decodeValue(bytes: Uint8Array): unknown {
+  return packr.unpack(bytes);
+}
+
 /** Decodes what encodeEvents wrote; throws on bytes that are not an array of events. */
 export function decodeEvents(bytes: Uint8Array): EngineEvent[] {
   const value: unknown = packr.unpack(bytes);

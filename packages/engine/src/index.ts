@@ -7,3 +7,6 @@ export { encodeSnapshot, decodeSnapshot, snapshotMeta, SNAPSHOT_VERSION, type Sn
 export { AssertionError, PartitionCorruptedError, SnapshotError, SequenceError, isPartitionCorrupted } from "./errors.js";
 export { deriveRules, checkMarketSpec, type MarketRules } from "./market-rules.js";
 export type { Rejection } from "./rejection.js";
+export {
+  decodeCommand, validateCommand, encodeCommand, encodeEvents, decodeEvents, encodeValue, decodeValue, type DecodeResult,
+} from "./codec.js";

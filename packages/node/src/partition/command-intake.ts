@@ -1,0 +1,33 @@
+import { decodeCommand, type Command, type InputRejection } from "@bourse/engine";
+import { partitionOf } from "../partitioning.js";
+
+export type Intake = { ok: true; cmd: Command } | { ok: false; rejection: InputRejection };
+
+/**
+ * Turns one message of `bourse.in.<p>.<market>.<account>` into an engine command,
+ * or a rejection naming what is wrong. The subject is authoritative: the payload
+ * must name the same market and account (NATS permissions bind a publisher to its
+ * account's subjects) and the market must hash to this partition.
+ */
+export function intake(subject: string, data: Uint8Array, partition: number, partitions: number): Intake {
+  const d = decodeCommand(data);
+  if (!d.ok) {
+    return fail(d.cmdId, d.account, d.market, d.orderId, d.code, d.message);
+  }
+  const c = d.cmd;
+  const tokens = subject.split(".");
+  const market = "market" in c && typeof c.market === "string" ? c.market : "";
+  const orderId = "orderId" in c ? c.orderId : 0;
+  if (tokens.length !== 5) return fail(c.cmdId, c.account, market, orderId, "malformed", `subject ${subject} is not bourse.in.<partition>.<market>.<account>`);
+  const [, , , subjMarket, subjAccount] = tokens as [string, string, string, string, string];
+  if (c.kind === "query") return fail(c.cmdId, c.account, market, orderId, "invalid_value", `queries are served on bourse.q.${partition}, not through the command log`);
+  if (c.account !== subjAccount) return fail(c.cmdId, c.account, market, orderId, "invalid_value", `payload account ${c.account} does not match subject account ${subjAccount}`);
+  const named = c.kind === "market" ? c.symbol : market;
+  if (named !== "" && named !== subjMarket) return fail(c.cmdId, c.account, named, orderId, "invalid_value", `payload market ${named} does not match subject market ${subjMarket}`);
+  if (partitionOf(subjMarket, partitions) !== partition) return fail(c.cmdId, c.account, named, orderId, "wrong_partition", `market ${subjMarket} belongs to partition ${partitionOf(subjMarket, partitions)}, not ${partition}`);
+  return { ok: true, cmd: c };
+}
+
+function fail(cmdId: string, account: string, market: string, orderId: number, code: InputRejection["code"], message: string): Intake {
+  return { ok: false, rejection: { cmdId, account, market, orderId, code, message } };
+}

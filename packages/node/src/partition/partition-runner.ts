@@ -1,0 +1,187 @@
+import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import type { Subscription } from "@nats-io/transport-node";
+import { PartitionEngine, type FaultHook } from "@bourse/engine";
+import { STREAM_IN, subjects } from "../protocol.js";
+import { intake } from "./command-intake.js";
+import type { Log, PartitionDeps, PartitionTuning } from "./deps.js";
+import { OutputPublisher } from "./output-publisher.js";
+import { readOutputPosition } from "./output-position.js";
+import { serveQueries } from "./query-service.js";
+import { loadSnapshot, saveSnapshot } from "./snapshot-store.js";
+
+export type RunnerState = "recovering" | "serving" | "stopping" | "stopped" | "failed";
+
+/**
+ * The partition loop (DESIGN.md, "Recovery"): newest snapshot, then the command
+ * log from the snapshot's input sequence through an ordered consumer, into the
+ * engine; output already durable is suppressed, the rest is batched out. The
+ * same consumer carries on live once replay has caught up.
+ *
+ *   1. snapshot → engine        2. last output message → position (fencing token)
+ *   3. ordered consumer from lastInSeq + 1
+ *   4. intake (decode, subject checks) → engine.apply / engine.reject
+ *   5. events → OutputPublisher (batched, fenced) → reports, market data, DLQ
+ *   6. snapshots every N commands or T ms, stored once their output is durable
+ */
+export class PartitionRunner {
+  state: RunnerState = "recovering";
+  /** performance.now() when the runner became serving. */
+  servingAt = 0;
+  private engine!: PartitionEngine;
+  private publisher!: OutputPublisher;
+  private messages: ConsumerMessages | null = null;
+  private querySub: Subscription | null = null;
+  private stopRequested = false;
+  private failure: Error | null = null;
+  private commandsSinceSnapshot = 0;
+  private lastSnapshotAt = performance.now();
+  private snapshotting: Promise<void> | null = null;
+  private snapshotTimer: NodeJS.Timeout | null = null;
+  private readonly log: Log;
+  private readonly startedAt = performance.now();
+
+  constructor(
+    readonly p: number,
+    private readonly deps: PartitionDeps,
+    private readonly tuning: PartitionTuning,
+    readonly epoch: number,
+  ) {
+    this.log = deps.log.child({ partition: p, epoch });
+  }
+
+  /** Recovers, then serves until stopped (resolves) or failed (rejects). */
+  async run(): Promise<void> {
+    const position = await readOutputPosition(this.deps, this.p);
+    this.engine = await this.restore(position.lastSeq);
+    this.publisher = new OutputPublisher(this.p, this.deps, this.tuning, this.epoch, position, (e) => this.fail(e));
+    this.log.info({ lastInSeq: this.engine.lastInSeq, lastSeq: this.engine.lastSeq, durableSeq: position.lastSeq }, "partition recovering");
+    const consumer = await this.deps.js.consumers.get(STREAM_IN, {
+      filter_subjects: subjects.inPartition(this.p),
+      ...(this.engine.lastInSeq > 0
+        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.engine.lastInSeq + 1 }
+        : { deliver_policy: DeliverPolicy.All }),
+    });
+    if ((await consumer.info()).num_pending === 0) this.markServing();
+    this.snapshotTimer = setInterval(() => this.maybeSnapshot(), Math.max(50, this.tuning.snapshotMsEvery / 4));
+    this.snapshotTimer.unref();
+    if (this.stopRequested) return this.finish();
+    this.messages = await consumer.consume({ max_messages: 2_000 });
+    for await (const m of this.messages) {
+      if (this.stopRequested) break;
+      this.apply(m);
+      if (this.failure) break;
+      if (this.publisher.backlog > this.tuning.backlogEventsMax) await this.publisher.drain().catch(() => {});
+    }
+    return this.finish();
+  }
+
+  /** Stops consuming; with `handoff`, flushes output and stores a snapshot first so a successor starts at once. */
+  async stop(handoff: boolean): Promise<void> {
+    if (this.state === "stopped" || this.state === "failed") return;
+    this.state = "stopping";
+    this.stopRequested = true;
+    this.querySub?.unsubscribe();
+    this.querySub = null;
+    this.messages?.stop();
+    if (!handoff || !this.engine || !this.publisher || this.failure) return;
+    await this.publisher.drain();
+    await this.snapshotting;
+    await this.snapshotNow();
+  }
+
+  get lastInSeq(): number {
+    return this.engine?.lastInSeq ?? 0;
+  }
+
+  private async restore(durableSeq: number): Promise<PartitionEngine> {
+    const opts = { partition: this.p, ...this.tuning.engine, ...this.faultHook() };
+    const snap = await loadSnapshot(this.deps.snapshots, this.p);
+    if (!snap) return new PartitionEngine(opts);
+    if (snap.meta.seq > durableSeq) {
+      // A snapshot is stored only after its output is durable; one that is ahead cannot be trusted.
+      this.log.error({ snapshotSeq: snap.meta.seq, durableSeq }, "snapshot is ahead of durable output; replaying from the start");
+      return new PartitionEngine(opts);
+    }
+    return PartitionEngine.restore(snap.bytes, opts);
+  }
+
+  private faultHook(): { faultHook?: FaultHook } {
+    const prefix = this.tuning.testSwitches.poisonCmdIdPrefix;
+    if (!prefix) return {};
+    return {
+      faultHook: (phase, cmdId) => {
+        if (phase === "after" && cmdId.startsWith(prefix)) throw new Error(`test poison switch: ${cmdId}`);
+      },
+    };
+  }
+
+  private apply(m: JsMsg): void {
+    const inSeq = m.seq;
+    const ts = Math.floor(m.info.timestampNanos / 1e6);
+    const input = intake(m.subject, m.data, this.p, this.tuning.partitions);
+    const events = input.ok ? this.engine.apply(input.cmd, inSeq, ts) : this.engine.reject(inSeq, ts, input.rejection);
+    this.publisher.add(events);
+    const dls = this.engine.drainDeadLetters();
+    const alerts = this.engine.drainAlerts();
+    if (dls.length > 0 || alerts.length > 0) {
+      for (const dl of dls) this.log.error({ inSeq: dl.inSeq, cmdId: dl.command.cmdId, err: dl.error }, "command dead-lettered");
+      this.publisher.addSideOutputs(this.engine.lastSeq, dls, alerts);
+    }
+    this.deps.observer.commands(this.p, 1);
+    this.deps.observer.events(this.p, events.length);
+    this.deps.observer.lag(this.p, m.info.pending);
+    this.commandsSinceSnapshot++;
+    if (this.state === "recovering" && m.info.pending === 0) this.markServing();
+    if (this.commandsSinceSnapshot >= this.tuning.snapshotCommandsEvery) this.maybeSnapshot();
+  }
+
+  private markServing(): void {
+    if (this.state !== "recovering") return;
+    this.state = "serving";
+    this.servingAt = performance.now();
+    this.querySub = serveQueries(this.deps, this.p, () => this.engine);
+    this.log.info({ recoveryMs: Math.round(this.servingAt - this.startedAt), lastInSeq: this.engine.lastInSeq }, "partition serving");
+  }
+
+  private maybeSnapshot(): void {
+    if (this.snapshotting || this.commandsSinceSnapshot === 0 || this.stopRequested) return;
+    const due = this.commandsSinceSnapshot >= this.tuning.snapshotCommandsEvery || performance.now() - this.lastSnapshotAt >= this.tuning.snapshotMsEvery;
+    if (!due) return;
+    this.snapshotting = this.snapshotNow()
+      .catch((e: unknown) => this.log.warn({ err: e }, "snapshot failed; the previous one stays the recovery point"))
+      .finally(() => {
+        this.snapshotting = null;
+      });
+  }
+
+  /** Captures the state now, and stores it once every event it reflects is durable. */
+  private async snapshotNow(): Promise<void> {
+    const started = performance.now();
+    const bytes = this.engine.snapshot();
+    const meta = { partition: this.p, seq: this.engine.lastSeq, lastInSeq: this.engine.lastInSeq };
+    this.commandsSinceSnapshot = 0;
+    this.lastSnapshotAt = started;
+    await this.publisher.drain();
+    await saveSnapshot(this.deps.snapshots, this.p, bytes, meta);
+    this.deps.observer.snapshot(this.p, performance.now() - started, bytes.length);
+  }
+
+  private fail(e: Error): void {
+    if (this.failure) return;
+    this.failure = e;
+    this.stopRequested = true;
+    this.messages?.stop();
+  }
+
+  private finish(): void {
+    if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    this.publisher?.stop();
+    this.querySub?.unsubscribe();
+    this.querySub = null;
+    if (this.failure) {
+      this.state = "failed";
+      throw this.failure;
+    }
+    this.state = "stopped";
+  }
+}

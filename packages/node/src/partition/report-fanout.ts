@@ -1,0 +1,53 @@
+import { LRUCache } from "lru-cache";
+import type { EngineEvent } from "@bourse/engine";
+import type { ReportMessage } from "../protocol.js";
+
+/** Accounts whose last report sequence a partition remembers for gap detection. */
+const ACCOUNTS_TRACKED_MAX = 100_000;
+
+/**
+ * Splits a durable batch into execution reports per account (a trade goes to both
+ * sides) and market data per market, and keeps each account's previous sequence
+ * so clients can detect gaps (protocol.ts, ReportMessage.prevSeq).
+ */
+export class ReportFanout {
+  private readonly lastByAccount = new LRUCache<string, number>({ max: ACCOUNTS_TRACKED_MAX });
+
+  /** @param fresh the partition starts from nothing: unknown accounts had no events (0), not "unknown" (-1). */
+  constructor(
+    private readonly partition: number,
+    private readonly fresh: boolean,
+  ) {}
+
+  split(events: readonly EngineEvent[], streamSeq: number): { reports: Map<string, ReportMessage>; marketData: Map<string, EngineEvent[]> } {
+    const byAccount = new Map<string, EngineEvent[]>();
+    const marketData = new Map<string, EngineEvent[]>();
+    const add = <K>(m: Map<K, EngineEvent[]>, k: K, e: EngineEvent) => {
+      const l = m.get(k);
+      if (l) l.push(e);
+      else m.set(k, [e]);
+    };
+    for (const e of events) {
+      if (e.type === "trade") {
+        add(byAccount, e.makerAccount, e);
+        if (e.takerAccount !== e.makerAccount) add(byAccount, e.takerAccount, e);
+        add(marketData, e.market, e);
+      } else if (e.type === "l2") {
+        add(marketData, e.market, e);
+      } else if (e.type === "market") {
+        add(marketData, e.spec.symbol, e);
+      } else {
+        add(byAccount, e.account, e);
+      }
+    }
+    const first = events[0]!.seq;
+    const last = events[events.length - 1]!.seq;
+    const reports = new Map<string, ReportMessage>();
+    for (const [account, list] of byAccount) {
+      const prevSeq = this.lastByAccount.get(account) ?? (this.fresh ? 0 : -1);
+      this.lastByAccount.set(account, list[list.length - 1]!.seq);
+      reports.set(account, { partition: this.partition, streamSeq, firstSeq: first, lastSeq: last, prevSeq, events: list });
+    }
+    return { reports, marketData };
+  }
+}

@@ -1,0 +1,60 @@
+import type { ObjectStore } from "@nats-io/obj";
+import { snapshotMeta, type SnapshotMeta } from "@bourse/engine";
+
+/** The object name of a partition's newest snapshot (each put replaces the previous one). */
+export function snapshotName(p: number): string {
+  return `p-${p}`;
+}
+
+export interface StoredSnapshot {
+  bytes: Uint8Array;
+  meta: SnapshotMeta;
+}
+
+export class SnapshotReadError extends Error {
+  override readonly name = "SnapshotReadError";
+  readonly code = "snapshot_read_failed";
+}
+
+/** Loads the newest snapshot of a partition, or null when there is none. */
+export async function loadSnapshot(store: ObjectStore, p: number): Promise<StoredSnapshot | null> {
+  const r = await store.get(snapshotName(p));
+  if (!r) return null;
+  const bytes = await readAll(r.data);
+  const failed = await r.error;
+  if (failed) throw new SnapshotReadError(`snapshot ${snapshotName(p)} could not be read: ${failed.message}`, { cause: failed });
+  return { bytes, meta: snapshotMeta(bytes) };
+}
+
+/** Stores a snapshot; it becomes the recovery point for the partition. */
+export async function saveSnapshot(store: ObjectStore, p: number, bytes: Uint8Array, meta: SnapshotMeta): Promise<void> {
+  const rs = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(bytes);
+      c.close();
+    },
+  });
+  await store.put(
+    { name: snapshotName(p), metadata: { lastInSeq: String(meta.lastInSeq), seq: String(meta.seq) } },
+    rs,
+  );
+}
+
+async function readAll(rs: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  const reader = rs.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value);
+    n += value.length;
+  }
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
