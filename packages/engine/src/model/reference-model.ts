@@ -65,6 +65,19 @@ export class ReferenceModel {
     return this.out;
   }
 
+  /** An input the node could not decode, answered in sequence (as PartitionEngine.reject). */
+  rejectInput(inSeq: number, ts: number, r: { cmdId: string; account: string; market?: string; orderId: number; code: RejectCode; message: string }): EngineEvent[] {
+    this.out = [];
+    this.touched = [];
+    this.inSeq = inSeq;
+    this.now = Math.max(this.now, ts);
+    const fresh = r.cmdId !== "" && !this.seen.has(r.cmdId) && !this.orders.some((o) => o.resting && o.cmdId === r.cmdId);
+    if (fresh) this.seen.set(r.cmdId, { result: "rejected", orderId: r.orderId, code: r.code });
+    this.push({ type: "rejected", cmdId: r.cmdId, account: r.account, market: r.market ?? "", orderId: r.orderId, code: r.code, message: r.message });
+    for (const e of this.out) e.seq = ++this.seq;
+    return this.out;
+  }
+
   /** Every resting order of one side of a market, best first. */
   resting(market: string, side: Side): ModelOrder[] {
     const sign = side === "buy" ? -1 : 1;

@@ -5,6 +5,8 @@
  * reference are generated from the same tables.
  */
 import { bench } from "./bench.js";
+import { nodeCommand } from "./node-command.js";
+import { send } from "./send.js";
 import {
   exitCodes,
   globalOptions,
@@ -16,8 +18,8 @@ import {
   type Command,
 } from "./options.js";
 
-/** Every command, in the order help lists them. Planned: node, send, sim, status, verify. */
-export const commands: readonly Command[] = [bench];
+/** Every command, in the order help lists them. Planned: sim, status, verify. */
+export const commands: readonly Command[] = [nodeCommand, bench, send];
 
 export const root: Command = {
   name: "bourse",

@@ -6,6 +6,8 @@
  * in a table, so help, docs and parsing cannot drift apart.
  */
 import { parseArgs } from "node:util";
+import { ORDER_TYPES, SIDES, STP_MODES, TIFS } from "@bourse/engine";
+import { PARTITIONS_MAX } from "../partitioning.js";
 
 /** What the process exit code says about the run. */
 export const exitCodes = {
@@ -93,6 +95,21 @@ export function listOf<const C extends string>(choices: readonly C[]): (raw: str
   };
 }
 
+/** One of `choices`, exactly as spelled. */
+export function choice<const C extends string>(choices: readonly C[]): (raw: string, flag: string) => C {
+  return (raw, flag) => {
+    if (!(choices as readonly string[]).includes(raw)) throw new UsageError(`${flag} must be one of ${choices.join(", ")}, got "${raw}"`);
+    return raw as C;
+  };
+}
+
+/** A time as milliseconds since the epoch: digits, or an ISO 8601 date-time (2030-01-31T12:00:00Z). */
+export function epochMs(raw: string, flag: string): number {
+  const n = /^[0-9]+$/.test(raw) ? Number(raw) : /^\d{4}-\d{2}-\d{2}T/.test(raw) ? Date.parse(raw) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${flag} must be milliseconds since the epoch or an ISO date-time like 2030-01-31T12:00:00Z, got "${raw}"`);
+  return n;
+}
+
 // ---------------------------------------------------------------------------
 // The tables, one per command
 
@@ -139,6 +156,61 @@ export const benchMatchOptions = [
     description: "Print exactly one JSON object on stdout (progress still goes to stderr)",
   },
 ] as const satisfies readonly OptionSpec[];
+
+/** `bourse send <kind>`: connection and output flags, shared by every kind. */
+export const sendTimeoutMsMax = 3_600_000;
+const sendCommonOptions = [
+  { name: "nats", argument: "URL", description: "NATS server URL(s), comma-separated (required)" },
+  { name: "account", argument: "ACCOUNT", description: "Account the command is sent for (required)" },
+  { name: "creds", argument: "FILE", description: "NATS credentials file (.creds) to authenticate with" },
+  {
+    name: "partitions",
+    argument: "P",
+    description: "Partition count of the cluster; read from KV bourse_cluster (key config) when absent",
+    parse: positiveInt(PARTITIONS_MAX),
+  },
+  { name: "timeout-ms", argument: "MS", description: "Wait for the command's report, or the query's reply", default: 10_000, parse: positiveInt(sendTimeoutMsMax) },
+  { name: "json", description: "Print one JSON object per line (events, order view or result) instead of readable lines" },
+] as const satisfies readonly OptionSpec[];
+
+const marketOption = { name: "market", argument: "MARKET", description: "Market symbol (required)" } as const satisfies OptionSpec;
+const orderIdOption = { name: "order-id", argument: "ID", description: "Order id, from the order's accepted report (required)", parse: positiveInt(Number.MAX_SAFE_INTEGER) } as const satisfies OptionSpec;
+const cmdIdOption = { name: "cmd-id", argument: "ID", description: "Idempotency key (default: a random UUID); send again with the same one to retry safely" } as const satisfies OptionSpec;
+const priceOption = { name: "price", argument: "TICKS", description: "Limit price, an integer in the market's price unit", parse: positiveInt(Number.MAX_SAFE_INTEGER) } as const satisfies OptionSpec;
+
+export const sendPlaceOptions = [
+  ...sendCommonOptions,
+  marketOption,
+  { name: "side", argument: "SIDE", description: `${SIDES.join(" or ")} (required)`, parse: choice(SIDES) },
+  { name: "type", argument: "TYPE", description: `Order type: ${ORDER_TYPES.join(" or ")}`, default: "limit", parse: choice(ORDER_TYPES) },
+  { ...priceOption, description: "Limit price, an integer in the market's price unit (required for limit orders)" },
+  { name: "qty", argument: "LOTS", description: "Quantity, an integer in the market's quantity unit (required)", parse: positiveInt(Number.MAX_SAFE_INTEGER) },
+  { name: "tif", argument: "TIF", description: `Time in force: ${TIFS.join(", ")} (default GTC for limit, IOC for market)`, parse: choice(TIFS) },
+  { name: "expire-at", argument: "TIME", description: "GTD expiry in log time: ms since the epoch, or an ISO date-time", parse: epochMs },
+  { name: "post-only", description: "Reject the order instead of letting it take liquidity" },
+  { name: "stp", argument: "MODE", description: `Self-trade prevention: ${STP_MODES.join(", ")} (default cancel_taker)`, parse: choice(STP_MODES) },
+  { name: "protection-price", argument: "TICKS", description: "Worst price a market order may trade at (default: the band edge)", parse: positiveInt(Number.MAX_SAFE_INTEGER) },
+  cmdIdOption,
+] as const satisfies readonly OptionSpec[];
+
+export const sendAmendOptions = [
+  ...sendCommonOptions,
+  marketOption,
+  orderIdOption,
+  { ...priceOption, description: "New limit price (loses time priority)" },
+  { name: "qty", argument: "LOTS", description: "New open (remaining) quantity; lower keeps time priority", parse: positiveInt(Number.MAX_SAFE_INTEGER) },
+  cmdIdOption,
+] as const satisfies readonly OptionSpec[];
+
+export const sendCancelOptions = [...sendCommonOptions, marketOption, orderIdOption, cmdIdOption] as const satisfies readonly OptionSpec[];
+
+export const sendCancelAllOptions = [
+  ...sendCommonOptions,
+  { name: "market", argument: "MARKET", description: "Only this market (default: every market, one command per partition)" },
+  cmdIdOption,
+] as const satisfies readonly OptionSpec[];
+
+export const sendQueryOptions = [...sendCommonOptions, marketOption, orderIdOption] as const satisfies readonly OptionSpec[];
 
 // ---------------------------------------------------------------------------
 // Parsing

@@ -1,6 +1,9 @@
 import { decodeCommand, type Command, type InputRejection } from "@bourse/engine";
 import { partitionOf } from "../partitioning.js";
 
+/** The subject's market token for commands that name no market (cancelAll of every market, tick). */
+export const NO_MARKET_TOKEN = "_";
+
 export type Intake = { ok: true; cmd: Command } | { ok: false; rejection: InputRejection };
 
 /**
@@ -23,7 +26,12 @@ export function intake(subject: string, data: Uint8Array, partition: number, par
   if (c.kind === "query") return fail(c.cmdId, c.account, market, orderId, "invalid_value", `queries are served on bourse.q.${partition}, not through the command log`);
   if (c.account !== subjAccount) return fail(c.cmdId, c.account, market, orderId, "invalid_value", `payload account ${c.account} does not match subject account ${subjAccount}`);
   const named = c.kind === "market" ? c.symbol : market;
-  if (named !== "" && named !== subjMarket) return fail(c.cmdId, c.account, named, orderId, "invalid_value", `payload market ${named} does not match subject market ${subjMarket}`);
+  if (named === "") {
+    // No market (cancelAll of every market, tick): addressed to the partition itself.
+    if (subjMarket !== NO_MARKET_TOKEN) return fail(c.cmdId, c.account, named, orderId, "invalid_value", `a command without a market goes to bourse.in.${partition}.${NO_MARKET_TOKEN}.<account>, not market token ${subjMarket}`);
+    return { ok: true, cmd: c };
+  }
+  if (named !== subjMarket) return fail(c.cmdId, c.account, named, orderId, "invalid_value", `payload market ${named} does not match subject market ${subjMarket}`);
   if (partitionOf(subjMarket, partitions) !== partition) return fail(c.cmdId, c.account, named, orderId, "wrong_partition", `market ${subjMarket} belongs to partition ${partitionOf(subjMarket, partitions)}, not ${partition}`);
   return { ok: true, cmd: c };
 }

@@ -11,12 +11,18 @@ const ACCOUNTS_TRACKED_MAX = 100_000;
  * so clients can detect gaps (protocol.ts, ReportMessage.prevSeq).
  */
 export class ReportFanout {
-  private readonly lastByAccount = new LRUCache<string, number>({ max: ACCOUNTS_TRACKED_MAX });
+  private readonly lastByAccount = new LRUCache<string, number>({
+    max: ACCOUNTS_TRACKED_MAX,
+    // Once an account is forgotten, "never seen" no longer means "no events": say unknown.
+    dispose: () => {
+      this.fresh = false;
+    },
+  });
 
   /** @param fresh the partition starts from nothing: unknown accounts had no events (0), not "unknown" (-1). */
   constructor(
     private readonly partition: number,
-    private readonly fresh: boolean,
+    private fresh: boolean,
   ) {}
 
   split(events: readonly EngineEvent[], streamSeq: number): { reports: Map<string, ReportMessage>; marketData: Map<string, EngineEvent[]> } {

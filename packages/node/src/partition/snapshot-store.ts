@@ -16,8 +16,23 @@ export class SnapshotReadError extends Error {
   readonly code = "snapshot_read_failed";
 }
 
+/** A read that takes longer than this is abandoned (a concurrent replace can stall it); the loop retries. */
+const LOAD_MS_TIMEOUT = 10_000;
+
 /** Loads the newest snapshot of a partition, or null when there is none. */
 export async function loadSnapshot(store: ObjectStore, p: number): Promise<StoredSnapshot | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new SnapshotReadError(`reading snapshot ${snapshotName(p)} took over ${LOAD_MS_TIMEOUT} ms`)), LOAD_MS_TIMEOUT);
+  });
+  try {
+    return await Promise.race([readSnapshot(store, p), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readSnapshot(store: ObjectStore, p: number): Promise<StoredSnapshot | null> {
   const r = await store.get(snapshotName(p));
   if (!r) return null;
   const bytes = await readAll(r.data);

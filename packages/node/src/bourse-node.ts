@@ -1,0 +1,196 @@
+import type { NatsConnection } from "@nats-io/transport-node";
+import { encodeValue } from "@bourse/engine";
+import { AssignmentAgreement, type AssignmentTable } from "./assignment-agreement.js";
+import { validateConfig, type NodeConfig } from "./config.js";
+import { ConnectionMonitor, connectNats } from "./connection.js";
+import { startHttpServer, type HealthReport, type HttpServerHandle } from "./http-server.js";
+import { PartitionLeases } from "./lease.js";
+import { createLogger, type Logger } from "./logger.js";
+import { Membership } from "./membership.js";
+import { createMetrics, type NodeMetrics } from "./metrics.js";
+import type { PartitionDeps, PartitionObserver, PartitionTuning } from "./partition/deps.js";
+import { PartitionSupervisor } from "./partition-supervisor.js";
+import { subjects } from "./protocol.js";
+import { provision, type ClusterHandles } from "./provision.js";
+import { checkConnectedServer } from "./server-version.js";
+
+/** Wait before a fenced partition that the table still assigns here is taken again. */
+const FENCED_RETRY_MS = 200;
+
+/**
+ * A Bourse cluster node (DESIGN.md, Cluster). Joins the membership, agrees on the
+ * partition table with the other nodes (ADR 0002), and runs one supervised
+ * partition loop per partition the table gives it. Supervision level 3 is the
+ * cluster itself: when a member stops heartbeating, the survivors rebalance its
+ * partitions and take their leases.
+ */
+export class BourseNode {
+  private readonly supervisors = new Map<number, PartitionSupervisor>();
+  private table: AssignmentTable | undefined;
+  private shuttingDown = false;
+  private joined = false;
+
+  private constructor(
+    readonly cfg: NodeConfig,
+    readonly log: Logger,
+    readonly metrics: NodeMetrics,
+    private readonly nc: NatsConnection,
+    private readonly monitor: ConnectionMonitor,
+    private readonly handles: ClusterHandles,
+    private readonly membership: Membership,
+    private readonly agreement: AssignmentAgreement,
+    private readonly leases: PartitionLeases,
+    private http: HttpServerHandle | null,
+  ) {}
+
+  static async start(cfg: NodeConfig, log: Logger = createLogger(cfg)): Promise<BourseNode> {
+    validateConfig(cfg);
+    const nc = await connectNats(cfg, `bourse-node-${cfg.id}`);
+    const monitor = new ConnectionMonitor(nc, (state, detail) => log.warn({ state, detail }, "NATS connection state"));
+    for (const w of checkConnectedServer(nc)) log.warn({ code: w.code }, w.message);
+    const handles = await provision(nc, cfg);
+    for (const w of handles.warnings) log.warn({}, w);
+    const metrics = createMetrics();
+    const membership = new Membership({
+      kv: handles.kvMembers, id: cfg.id, info: { httpPort: cfg.httpPort }, logger: log,
+      heartbeatMsInterval: cfg.heartbeatMsInterval, failureMsTimeout: cfg.failureMsTimeout,
+    });
+    const agreement = new AssignmentAgreement({ kv: handles.kvLeases, id: cfg.id, partitions: cfg.partitions, logger: log });
+    const leases = new PartitionLeases({ kv: handles.kvLeases, id: cfg.id, logger: log });
+    const node = new BourseNode(cfg, log, metrics, nc, monitor, handles, membership, agreement, leases, null);
+    node.http = await startHttpServer({ port: cfg.httpPort, metrics, health: () => node.health() });
+    await node.join();
+    log.info({ partitions: cfg.partitions, httpPort: node.http.port, servers: cfg.servers }, "node started");
+    return node;
+  }
+
+  get httpPort(): number {
+    return this.http?.port ?? 0;
+  }
+
+  owned(): number[] {
+    return [...this.supervisors.keys()].sort((a, b) => a - b);
+  }
+
+  health(): HealthReport {
+    return {
+      nats: this.monitor.state,
+      provisioned: true,
+      joined: this.joined,
+      shuttingDown: this.shuttingDown,
+      partitions: [...this.supervisors.values()].map((s) => s.health()),
+    };
+  }
+
+  /** Graceful shutdown: flush, snapshot and release every partition, then leave, so successors start at once. */
+  async shutdown(): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    this.log.info({ partitions: this.owned() }, "shutting down: handing partitions off");
+    const started = performance.now();
+    await Promise.all([...this.supervisors.values()].map((s) => s.stop(true)));
+    this.supervisors.clear();
+    await this.membership.leave().catch((e: unknown) => this.log.warn({ err: e }, "leave failed"));
+    await this.agreement.stop();
+    await this.leases.stop();
+    await this.http?.close();
+    await this.nc.drain().catch(() => {});
+    this.log.info({ ms: Math.round(performance.now() - started) }, "node stopped");
+  }
+
+  private async join(): Promise<void> {
+    this.agreement.on("assignment", (t) => this.reconcile(t));
+    this.membership.on("change", (live) => {
+      if (!this.shuttingDown) void this.agreement.update(live).catch((e: unknown) => this.log.warn({ err: e }, "assignment update failed"));
+    });
+    // The agreement must watch the table before membership changes ask it to update.
+    await this.agreement.start();
+    await this.membership.start();
+    await this.agreement.update(this.membership.live());
+    this.joined = true;
+  }
+
+  /** Starts the partitions the table gives this node and hands off those it no longer has. */
+  private reconcile(t: AssignmentTable): void {
+    if (this.shuttingDown) return;
+    const prev = this.table;
+    this.table = t;
+    const mine = new Set<number>();
+    t.owners.forEach((o, p) => o === this.cfg.id && mine.add(p));
+    for (const [p, s] of this.supervisors) {
+      if (mine.has(p)) continue;
+      this.supervisors.delete(p);
+      void s.stop(true);
+    }
+    for (const p of mine) {
+      if (this.supervisors.has(p)) continue;
+      const before = prev?.owners[p];
+      if (before !== undefined && before !== this.cfg.id && !t.members.includes(before)) this.metrics.failovers.inc();
+      this.supervisors.set(p, this.supervise(p));
+    }
+    this.metrics.partitionsOwned.set(mine.size);
+    this.log.info({ revision: t.revision, owned: [...mine] }, "assignment applied");
+  }
+
+  private supervise(p: number): PartitionSupervisor {
+    const s = new PartitionSupervisor(
+      p, this.deps(), this.tuning(), this.leases, this.cfg, this.metrics, this.log, (m, x) => this.alert(m, x),
+      (member) => this.membership.live().includes(member),
+    );
+    void s.done.then(() => {
+      if (this.supervisors.get(p) !== s || this.shuttingDown) return;
+      this.supervisors.delete(p);
+      this.log.warn({ partition: p, reason: s.endReason }, "partition loop ended");
+      // Fenced while the table still gives us p (we were paused, the table moved and came back):
+      // the table is the authority, so take the partition again. A loop that gave up waits for a new table.
+      if (s.endReason === "fenced") setTimeout(() => this.resume(p), FENCED_RETRY_MS).unref();
+    });
+    return s;
+  }
+
+  private resume(p: number): void {
+    if (this.shuttingDown || this.supervisors.has(p) || this.table?.owners[p] !== this.cfg.id) return;
+    this.supervisors.set(p, this.supervise(p));
+  }
+
+  private alert(message: string, extra: Record<string, unknown>): void {
+    this.nc.publish(subjects.alert, encodeValue({ level: "error", node: this.cfg.id, message, ...extra }));
+  }
+
+  private deps(): PartitionDeps {
+    return {
+      nc: this.nc, js: this.handles.js, jsm: this.handles.jsm, snapshots: this.handles.snapshots,
+      log: this.log, observer: this.observer(), nodeId: this.cfg.id,
+    };
+  }
+
+  private tuning(): PartitionTuning {
+    const c = this.cfg;
+    return {
+      partitions: c.partitions, batchEventsMax: c.batchEventsMax, flushMsInterval: c.flushMsInterval,
+      publishMsTimeout: c.publishMsTimeout, publishAttemptsMax: 5, snapshotCommandsEvery: c.snapshotCommandsEvery,
+      snapshotMsEvery: c.snapshotMsEvery, backlogEventsMax: c.batchEventsMax * 20, engine: c.engine, testSwitches: c.testSwitches,
+    };
+  }
+
+  private observer(): PartitionObserver {
+    const m = this.metrics;
+    return {
+      commands: (_p, n) => m.commands.inc(n),
+      events: (_p, n) => m.events.inc(n),
+      batch: (_p, events, bytes, ms) => {
+        m.batches.inc();
+        m.batchEvents.observe(events);
+        m.batchBytes.observe(bytes);
+        m.batchPublishSeconds.observe(ms / 1000);
+      },
+      lag: (p, pending) => m.lag.set({ partition: String(p) }, pending),
+      snapshot: (p, ms) => {
+        m.snapshotSeconds.observe(ms / 1000);
+        m.snapshotLastTimestampSeconds.set({ partition: String(p) }, Date.now() / 1000);
+      },
+      fenced: () => m.fencing.inc({ kind: "sequence" }),
+      deadLetter: () => m.deadLetters.inc(),
+    };
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * `bourse node`: runs one cluster node in this process until SIGTERM/SIGINT,
+ * then shuts it down gracefully (flush, snapshot, release leases, leave).
+ */
+import { BourseNode } from "../bourse-node.js";
+import { isConfigError, resolveConfig, type NodeConfigInput } from "../config.js";
+import { isNatsConnectError } from "../connection.js";
+import { isProvisionError } from "../provision.js";
+import { exitCodes, leafCommand, positiveInt, UsageError, type OptionSpec, type Parsed } from "./options.js";
+
+const port = (raw: string, flag: string): number => {
+  const n = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isInteger(n) || n > 65_535) throw new UsageError(`${flag} must be a port number 0..65535, got "${raw}"`);
+  return n;
+};
+
+export const nodeOptions = [
+  { name: "nats", argument: "URL[,URL...]", description: "NATS server URLs", default: "nats://127.0.0.1:4222" },
+  { name: "id", argument: "NAME", description: "Member id, unique in the cluster (letters, digits, - and _)" },
+  { name: "partitions", argument: "P", description: "Partition count; must match the cluster's", default: 64, parse: positiveInt(4096) },
+  { name: "http-port", argument: "PORT", description: "Port of /metrics, /healthz and /readyz (0: any free port)", default: 9464, parse: port },
+  { name: "replicas", argument: "R", description: "Replicas of streams, buckets and the snapshot store", default: 1, parse: positiveInt(5) },
+  { name: "user", argument: "USER", description: "NATS user" },
+  { name: "password", argument: "PASS", description: "NATS password (prefer BOURSE_NATS_PASSWORD)" },
+  { name: "token", argument: "TOKEN", description: "NATS token (prefer BOURSE_NATS_TOKEN)" },
+  { name: "creds", argument: "FILE", description: "NATS credentials file (JWT + nkey seed)" },
+  { name: "tls-ca", argument: "FILE", description: "CA certificate to verify the servers" },
+  { name: "tls-cert", argument: "FILE", description: "Client certificate (mutual TLS)" },
+  { name: "tls-key", argument: "FILE", description: "Client key (mutual TLS)" },
+  { name: "heartbeat-ms", argument: "MS", description: "Membership heartbeat interval", default: 100, parse: positiveInt(60_000) },
+  { name: "failure-timeout-ms", argument: "MS", description: "A member silent this long is considered failed", default: 600, parse: positiveInt(600_000) },
+  { name: "snapshot-commands", argument: "N", description: "Snapshot a partition after this many commands", default: 10_000, parse: positiveInt(100_000_000) },
+  { name: "snapshot-ms", argument: "MS", description: "... or after this long", default: 5_000, parse: positiveInt(3_600_000) },
+  { name: "batch-events", argument: "N", description: "Events per durable output batch at most", default: 1_000, parse: positiveInt(1_000_000) },
+  { name: "flush-ms", argument: "MS", description: "Longest wait before a partial batch is published", default: 2, parse: positiveInt(10_000) },
+  { name: "dev", description: "Development mode: allows the --test-* switches" },
+  { name: "test-poison-prefix", argument: "PREFIX", description: "TEST ONLY: commands whose cmdId starts with PREFIX make their handler throw" },
+  { name: "test-no-fencing", description: "TEST ONLY: publish output without the expected-sequence fence" },
+  { name: "test-no-suppression", description: "TEST ONLY: republish already durable output after a takeover" },
+  { name: "test-no-idempotency", description: "TEST ONLY: skip cmdId de-duplication" },
+] as const satisfies readonly OptionSpec[];
+
+export const nodeCommand = leafCommand({
+  name: "node",
+  summary: "Run a cluster node until SIGTERM/SIGINT",
+  options: nodeOptions,
+  run: runNode,
+});
+
+export function nodeConfigInput(o: Parsed<typeof nodeOptions>): NodeConfigInput {
+  if (o.id === undefined) throw new UsageError("--id is required: a member id unique in the cluster, e.g. --id node-1");
+  const pass = o.password ?? process.env["BOURSE_NATS_PASSWORD"];
+  const token = o.token ?? process.env["BOURSE_NATS_TOKEN"];
+  const tls = o["tls-ca"] || o["tls-cert"] || o["tls-key"] ? { caFile: o["tls-ca"], certFile: o["tls-cert"], keyFile: o["tls-key"] } : undefined;
+  return {
+    id: o.id,
+    servers: o.nats.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    partitions: o.partitions,
+    httpPort: o["http-port"],
+    replicas: o.replicas,
+    auth: { user: o.user, pass, token, credsFile: o.creds, ...(tls ? { tls } : {}) },
+    heartbeatMsInterval: o["heartbeat-ms"],
+    failureMsTimeout: o["failure-timeout-ms"],
+    snapshotCommandsEvery: o["snapshot-commands"],
+    snapshotMsEvery: o["snapshot-ms"],
+    batchEventsMax: o["batch-events"],
+    flushMsInterval: o["flush-ms"],
+    production: !o.dev,
+    testSwitches: {
+      ...(o["test-poison-prefix"] ? { poisonCmdIdPrefix: o["test-poison-prefix"] } : {}),
+      ...(o["test-no-fencing"] ? { noOutputFencing: true } : {}),
+      ...(o["test-no-suppression"] ? { noOutputSuppression: true } : {}),
+      ...(o["test-no-idempotency"] ? { noIdempotency: true } : {}),
+    },
+  };
+}
+
+async function runNode(o: Parsed<typeof nodeOptions>): Promise<number> {
+  let node: BourseNode;
+  try {
+    node = await BourseNode.start(resolveConfig(nodeConfigInput(o)));
+  } catch (e) {
+    if (isConfigError(e) || isNatsConnectError(e) || isProvisionError(e)) {
+      process.stderr.write(`bourse node: ${(e as Error).message}\n`);
+      return exitCodes.failed;
+    }
+    throw e;
+  }
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      node.log.info({ signal }, "signal received");
+      process.off("SIGTERM", onTerm);
+      process.off("SIGINT", onInt);
+      void node.shutdown().finally(resolve);
+    };
+    const onTerm = () => stop("SIGTERM");
+    const onInt = () => stop("SIGINT");
+    process.on("SIGTERM", onTerm);
+    process.on("SIGINT", onInt);
+  });
+  return exitCodes.ok;
+}

@@ -1,0 +1,362 @@
+/**
+ * Cluster membership over the KV bucket KV_MEMBERS, with a deadline failure detector.
+ *
+ * Each node puts its key `<id>` every heartbeatMsInterval; every put is a heartbeat.
+ * Each node watches the whole bucket and stamps every heartbeat with its own monotonic
+ * clock on receipt: a member is live while its last heartbeat arrived less than
+ * failureMsTimeout ago. Remote timestamps (startedAt, the server's message time) are
+ * never compared with anything: clocks differ between machines, receipt times do not.
+ *
+ * - A deleted or purged key is a graceful leave: the member is gone at once.
+ * - The bucket's TTL (max_age) removes a crashed member's last heartbeat silently (the
+ *   watch says nothing), so the deadline is what detects crashes.
+ * - A node is always live to itself. It also hears its own heartbeats through the
+ *   watch and uses them as the clock of its deadlines: a member is dead once this node
+ *   has heard its OWN heartbeat failureMsTimeout after the member's last one. Hearing
+ *   itself proves the watch delivered everything sequenced before, so a stalled watch
+ *   or a frozen server (no heartbeat arrives, ours included) suspects nobody, rather
+ *   than the whole cluster at once. Detection costs at most one heartbeat more than a
+ *   plain timer. `isStale` says when the node has not heard itself for failureMsTimeout.
+ * - Entries from the watch's initial snapshot count as heartbeats received now, so a
+ *   member that crashed shortly before this node started looks live for up to one
+ *   failureMsTimeout: a false "live", never a false "dead".
+ */
+import { EventEmitter } from "node:events";
+import type { KV, KvWatchEntry } from "@nats-io/kv";
+
+/** Structurally compatible with pino: `log.warn({ err }, "message")`. */
+export interface Logger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export const silentLogger: Logger = { info() {}, warn() {}, error() {} };
+
+export const MEMBERSHIP_DEFAULTS = {
+  heartbeatMsInterval: 100,
+  failureMsTimeout: 600,
+  /** start() fails if this node has not heard its own first heartbeat by then. */
+  startMsTimeout: 5_000,
+  /** Delay before reopening a watch that ended on its own. */
+  rewatchMsDelay: 250,
+} as const;
+
+/** One KV token: no dots or wildcards, so `<id>` is a key and a subject token. */
+export const MEMBER_ID_RE = /^[-=\w]{1,64}$/;
+
+/** The value of key `<id>` in KV_MEMBERS. */
+export interface MemberRecord {
+  id: string;
+  /** Wall-clock ms when this incarnation started: informational, never compared. */
+  startedAt: number;
+  info: Record<string, unknown>;
+}
+
+export interface MembershipOptions {
+  kv: KV;
+  id: string;
+  info?: Record<string, unknown>;
+  heartbeatMsInterval?: number;
+  failureMsTimeout?: number;
+  /** Deadline check period; default heartbeatMsInterval / 2. */
+  checkMsInterval?: number;
+  startMsTimeout?: number;
+  /** Monotonic ms; default performance.now(). */
+  clock?: () => number;
+  /** Wall-clock ms for startedAt; default Date.now(). */
+  wallClock?: () => number;
+  logger?: Logger;
+}
+
+export type MembershipErrorCode = "invalid_options" | "invalid_state" | "kv_failed" | "start_timeout" | "leave_failed";
+
+export class MembershipError extends Error {
+  override readonly name = "MembershipError";
+  constructor(
+    readonly code: MembershipErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+type Watcher = Awaited<ReturnType<KV["watch"]>>;
+type State = "new" | "running" | "stopped";
+
+export interface MembershipEvents {
+  /** Sorted live member ids, self included; emitted whenever the set changes. */
+  change: [live: string[]];
+}
+
+export class Membership extends EventEmitter<MembershipEvents> {
+  readonly id: string;
+  private readonly kv: KV;
+  private readonly record: MemberRecord;
+  private readonly heartbeatMsInterval: number;
+  private readonly failureMsTimeout: number;
+  private readonly checkMsInterval: number;
+  private readonly startMsTimeout: number;
+  private readonly clock: () => number;
+  private readonly log: Logger;
+
+  private state: State = "new";
+  /** Local receipt time of each other member's last heartbeat, and what it said. */
+  private readonly heard = new Map<string, { at: number; record: MemberRecord }>();
+  private selfHeardAt: number | undefined;
+  private firstPutRevision: number | undefined;
+  private lastRevision = 0;
+  private emitted: string[] | undefined;
+  private stale = false;
+  private putInFlight: Promise<void> | undefined;
+  private putFailures = 0;
+  private watcher: Watcher | undefined;
+  private watchLoop: Promise<void> | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private onReady: (() => void) | undefined;
+
+  constructor(opts: MembershipOptions) {
+    super();
+    this.kv = opts.kv;
+    this.id = opts.id;
+    this.heartbeatMsInterval = opts.heartbeatMsInterval ?? MEMBERSHIP_DEFAULTS.heartbeatMsInterval;
+    this.failureMsTimeout = opts.failureMsTimeout ?? MEMBERSHIP_DEFAULTS.failureMsTimeout;
+    this.checkMsInterval = opts.checkMsInterval ?? Math.max(1, Math.floor(this.heartbeatMsInterval / 2));
+    this.startMsTimeout = opts.startMsTimeout ?? MEMBERSHIP_DEFAULTS.startMsTimeout;
+    this.clock = opts.clock ?? (() => performance.now());
+    this.log = opts.logger ?? silentLogger;
+    validate(this.id, this.heartbeatMsInterval, this.failureMsTimeout, this.checkMsInterval);
+    this.record = { id: this.id, startedAt: (opts.wallClock ?? Date.now)(), info: opts.info ?? {} };
+  }
+
+  /**
+   * Watch the bucket, start heartbeating and resolve once this node has heard its own
+   * first heartbeat: everything the watch delivered before it is the bucket's state, so
+   * the first `change` (emitted here) is a complete view, not a partial one.
+   */
+  async start(): Promise<void> {
+    if (this.state !== "new") throw new MembershipError("invalid_state", `start() on a ${this.state} Membership`);
+    this.state = "running";
+    try {
+      await this.openWatch(0).catch((e: unknown) => {
+        throw new MembershipError("kv_failed", `cannot watch the members bucket`, { cause: e });
+      });
+      this.every(this.heartbeatMsInterval, () => this.beat());
+      this.every(this.checkMsInterval, () => this.recompute());
+      this.beat();
+      await this.untilReady();
+    } catch (e) {
+      await this.stop();
+      throw e;
+    }
+    this.recompute();
+  }
+
+  /** Sorted live member ids, self included. */
+  live(): string[] {
+    const ids = [this.id];
+    for (const [id, h] of this.heard) if (!this.pastDeadline(h.at)) ids.push(id);
+    return ids.sort(compareIds);
+  }
+
+  /** The last record heard from a live member (self included). */
+  member(id: string): MemberRecord | undefined {
+    if (id === this.id) return this.record;
+    return this.live().includes(id) ? this.heard.get(id)?.record : undefined;
+  }
+
+  /** True while this node has not heard its own heartbeat for failureMsTimeout; its deadlines are frozen meanwhile. */
+  get isStale(): boolean {
+    return this.stale;
+  }
+
+  /** Graceful leave: stop heartbeating, then delete our key so the others drop us at once. */
+  async leave(): Promise<void> {
+    if (this.state !== "running") return;
+    await this.stop();
+    try {
+      await this.kv.delete(this.id);
+    } catch (e) {
+      // The bucket TTL and the others' deadlines still remove us, only later.
+      throw new MembershipError("leave_failed", `could not delete member key ${this.id}`, { cause: e });
+    }
+  }
+
+  /**
+   * Stop without deleting our key (what a crash looks like to the others). Waits for an
+   * in-flight heartbeat: otherwise it could land after a leave()'s delete and resurrect us.
+   */
+  async stop(): Promise<void> {
+    if (this.state === "stopped") return;
+    this.state = "stopped";
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    this.onReady?.();
+    const watcher = this.watcher;
+    this.watcher = undefined;
+    watcher?.stop();
+    await Promise.all([this.watchLoop, this.putInFlight]);
+  }
+
+  /** One heartbeat, unless one is still in flight: a slow server costs heartbeats, not a queue of them. */
+  private beat(): void {
+    if (this.state !== "running" || this.putInFlight) return;
+    const put = this.kv.put(this.id, JSON.stringify(this.record)).then(
+      (revision) => {
+        this.firstPutRevision ??= revision;
+        if (this.putFailures > 0) this.log.info({ member: this.id, failures: this.putFailures }, "membership heartbeats recovered");
+        this.putFailures = 0;
+      },
+      (err: unknown) => {
+        // Logged once per outage, not ten times a second; the next tick retries.
+        if (this.putFailures++ === 0) this.log.warn({ member: this.id, err }, "membership heartbeat failed");
+      },
+    );
+    this.putInFlight = put.finally(() => {
+      this.putInFlight = undefined;
+    });
+  }
+
+  private async openWatch(fromRevision: number): Promise<void> {
+    const watcher = await this.kv.watch(fromRevision > 0 ? { key: ">", resumeFromRevision: fromRevision } : { key: ">" });
+    if (this.state !== "running") {
+      watcher.stop();
+      return;
+    }
+    this.watcher = watcher;
+    this.watchLoop = this.consume(watcher);
+  }
+
+  private async consume(watcher: Watcher): Promise<void> {
+    try {
+      for await (const e of watcher) this.onEntry(e);
+    } catch (err) {
+      this.log.error({ member: this.id, err }, "membership watch failed");
+    }
+    if (this.state !== "running" || this.watcher !== watcher) return;
+    // Resume after the last revision seen: replaying the snapshot would refresh dead members.
+    this.log.warn({ member: this.id, fromRevision: this.lastRevision + 1 }, "membership watch ended; reopening");
+    this.watcher = undefined;
+    this.reopenWatchLater();
+  }
+
+  private reopenWatchLater(): void {
+    this.after(MEMBERSHIP_DEFAULTS.rewatchMsDelay, () => {
+      this.openWatch(this.lastRevision + 1).catch((err: unknown) => {
+        this.log.error({ member: this.id, err }, "membership watch could not be reopened");
+        if (this.state === "running") this.reopenWatchLater();
+      });
+    });
+  }
+
+  private onEntry(e: KvWatchEntry): void {
+    const now = this.clock();
+    this.lastRevision = Math.max(this.lastRevision, e.revision);
+    if (e.key === this.id) {
+      this.onOwnEntry(e, now);
+    } else if (e.operation !== "PUT") {
+      this.heard.delete(e.key);
+    } else {
+      const record = parseRecord(e);
+      if (record) this.heard.set(e.key, { at: now, record });
+      else this.log.warn({ member: this.id, key: e.key, revision: e.revision }, "ignoring malformed member record");
+    }
+    this.recompute();
+  }
+
+  private onOwnEntry(e: KvWatchEntry, now: number): void {
+    if (e.operation !== "PUT") {
+      if (this.state === "running") this.log.warn({ member: this.id, revision: e.revision }, "our member key was deleted; the next heartbeat restores it");
+      return;
+    }
+    this.selfHeardAt = now;
+    if (this.onReady && this.firstPutRevision !== undefined && e.revision >= this.firstPutRevision) this.onReady();
+  }
+
+  private untilReady(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = this.after(this.startMsTimeout, () => {
+        this.onReady = undefined;
+        reject(new MembershipError("start_timeout", `member ${this.id} did not hear its own heartbeat within ${this.startMsTimeout} ms`));
+      });
+      this.onReady = () => {
+        this.onReady = undefined;
+        clearTimeout(timer);
+        this.timers.delete(timer);
+        resolve();
+      };
+    });
+  }
+
+  /** Emit `change` if the live set differs from the last one emitted; drop members past their deadline. */
+  private recompute(): void {
+    if (this.state !== "running" || this.selfHeardAt === undefined || this.onReady) return;
+    const now = this.clock();
+    const stale = now - this.selfHeardAt >= this.failureMsTimeout;
+    if (stale !== this.stale) {
+      this.stale = stale;
+      if (stale) this.log.warn({ member: this.id }, "membership view stale: not hearing our own heartbeats; suspecting nobody");
+      else this.log.info({ member: this.id }, "membership view fresh again");
+    }
+    for (const [id, h] of this.heard) if (this.pastDeadline(h.at)) this.heard.delete(id);
+    const live = this.live();
+    if (this.emitted && sameIds(this.emitted, live)) return;
+    this.emitted = live;
+    try {
+      this.emit("change", [...live]);
+    } catch (err) {
+      this.log.error({ member: this.id, err }, "membership change listener threw");
+    }
+  }
+
+  /** A heartbeat received at `at` is too old once we have heard ourselves failureMsTimeout later. */
+  private pastDeadline(at: number): boolean {
+    return this.selfHeardAt !== undefined && this.selfHeardAt - at >= this.failureMsTimeout;
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.add(t);
+  }
+
+  private after(ms: number, fn: () => void): NodeJS.Timeout {
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, ms);
+    t.unref();
+    this.timers.add(t);
+    return t;
+  }
+}
+
+function validate(id: string, heartbeatMsInterval: number, failureMsTimeout: number, checkMsInterval: number): void {
+  if (!MEMBER_ID_RE.test(id)) throw new MembershipError("invalid_options", `member id must match ${MEMBER_ID_RE}, got ${JSON.stringify(id)}`);
+  for (const [name, v] of Object.entries({ heartbeatMsInterval, failureMsTimeout, checkMsInterval })) {
+    if (!Number.isInteger(v) || v < 1) throw new MembershipError("invalid_options", `${name} must be a positive integer, got ${v}`);
+  }
+  // Fewer than two heartbeats per timeout and one delayed heartbeat is a false suspicion.
+  if (failureMsTimeout < 2 * heartbeatMsInterval) {
+    throw new MembershipError("invalid_options", `failureMsTimeout (${failureMsTimeout}) must be at least 2 × heartbeatMsInterval (${heartbeatMsInterval})`);
+  }
+}
+
+function parseRecord(e: KvWatchEntry): MemberRecord | undefined {
+  try {
+    const r = e.json<Partial<MemberRecord>>();
+    if (r.id !== e.key || typeof r.startedAt !== "number" || typeof r.info !== "object" || r.info === null) return undefined;
+    return { id: r.id, startedAt: r.startedAt, info: r.info };
+  } catch {
+    return undefined;
+  }
+}
+
+function compareIds(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}

@@ -1,0 +1,138 @@
+import { FencedError } from "./partition/output-publisher.js";
+import { PartitionRunner } from "./partition/partition-runner.js";
+import type { PartitionDeps, PartitionTuning } from "./partition/deps.js";
+import { isLeaseLost, type PartitionLeases } from "./lease.js";
+import type { Logger } from "./logger.js";
+import type { NodeMetrics } from "./metrics.js";
+import type { PartitionHealth } from "./http-server.js";
+
+export interface SupervisorLimits {
+  partitionRestartsMax: number;
+  restartMsBackoffBase: number;
+  restartMsBackoffMax: number;
+}
+
+/** How long a new owner waits for a live previous owner to hand the partition off. */
+const HANDOFF_MS_WAIT = 3_000;
+const HANDOFF_MS_POLL = 20;
+
+/**
+ * Supervision level 2 for one partition this node owns: takes the lease (its
+ * revision is the epoch), runs the partition loop, and when the loop fails
+ * rebuilds it from snapshot plus replay with exponential backoff; after
+ * `partitionRestartsMax` consecutive failures it gives the lease up and alerts.
+ * A fenced loop (another owner wrote) is not restarted: ownership moved.
+ */
+export class PartitionSupervisor {
+  private runner: PartitionRunner | null = null;
+  private stopped = false;
+  private failures = 0;
+  private epoch = 0;
+  private unwatch: (() => void) | null = null;
+  readonly done: Promise<void>;
+  detail = "acquiring lease";
+  /** Why the loop ended: asked to stop, fenced by another owner, or gave up after failures. */
+  endReason: "stopped" | "fenced" | "gave_up" = "stopped";
+
+  constructor(
+    readonly p: number,
+    private readonly deps: PartitionDeps,
+    private readonly tuning: PartitionTuning,
+    private readonly leases: PartitionLeases,
+    private readonly limits: SupervisorLimits,
+    private readonly metrics: NodeMetrics,
+    private readonly log: Logger,
+    private readonly alert: (message: string, extra: Record<string, unknown>) => void,
+    /** Is this member alive? A live previous owner is handing off: wait for its release. */
+    private readonly isLive: (member: string) => boolean = () => false,
+  ) {
+    this.done = this.loop();
+  }
+
+  health(): PartitionHealth {
+    const serving = this.runner?.state === "serving";
+    return serving ? { partition: this.p, serving } : { partition: this.p, serving, detail: this.detail };
+  }
+
+  /** Stops the loop; with handoff, output is flushed, a snapshot stored and the lease released. */
+  async stop(handoff: boolean): Promise<void> {
+    this.stopped = true;
+    this.unwatch?.();
+    await this.runner?.stop(handoff).catch((e: unknown) => this.log.warn({ err: e, partition: this.p }, "handoff incomplete"));
+    await this.done;
+    if (handoff && this.epoch > 0) await this.leases.release(this.p, this.epoch).catch(() => false);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      try {
+        this.detail = "waiting for the previous owner's handoff";
+        await this.awaitHandoff();
+        this.detail = "acquiring lease";
+        this.epoch = await this.leases.acquire(this.p);
+        this.unwatch = await this.leases.watch(this.p, (loss) => this.onLeaseLost(loss.owner));
+        if (this.stopped) return;
+        this.detail = "recovering";
+        this.runner = new PartitionRunner(this.p, this.deps, this.tuning, this.epoch);
+        await this.runner.run();
+        return;
+      } catch (e) {
+        this.unwatch?.();
+        if (this.stopped) return;
+        if (e instanceof FencedError || isLeaseLost(e)) return this.fenced(e);
+        if (await this.failed(e)) return;
+      }
+    }
+  }
+
+  /**
+   * A graceful move (rebalance, SIGTERM): the previous owner is alive and flushes,
+   * snapshots and releases. Taking over before that would only get one of us
+   * fenced; a dead owner's lease is taken at once.
+   */
+  private async awaitHandoff(): Promise<void> {
+    const end = performance.now() + HANDOFF_MS_WAIT;
+    while (!this.stopped && performance.now() < end) {
+      const h = await this.leases.holder(this.p);
+      if (h === undefined || h === this.leases.id || !this.isLive(h)) return;
+      await new Promise((r) => setTimeout(r, HANDOFF_MS_POLL));
+    }
+  }
+
+  private onLeaseLost(owner: string | undefined): void {
+    if (this.stopped) return;
+    this.endReason = "fenced";
+    this.metrics.fencing.inc({ kind: "lease" });
+    this.log.warn({ partition: this.p, owner }, "lease taken by another node; stopping the partition");
+    this.stopped = true;
+    void this.runner?.stop(false);
+  }
+
+  private fenced(e: unknown): void {
+    this.stopped = true;
+    this.endReason = "fenced";
+    this.detail = "fenced";
+    this.metrics.fencing.inc({ kind: "sequence" });
+    this.log.error({ err: e, partition: this.p }, "partition fenced: another owner wrote its output; stopped");
+    this.alert(`partition ${this.p} fenced on this node`, { partition: this.p, error: String(e) });
+  }
+
+  /** Records a failure and waits out the backoff; true when the node gives up. */
+  private async failed(e: unknown): Promise<boolean> {
+    this.failures++;
+    this.metrics.partitionRestarts.inc();
+    const { partitionRestartsMax: max, restartMsBackoffBase: base, restartMsBackoffMax: cap } = this.limits;
+    this.log.error({ err: e, partition: this.p, failures: this.failures }, "partition loop failed");
+    if (this.failures >= max) {
+      this.detail = `gave up after ${this.failures} failures`;
+      await this.leases.release(this.p, this.epoch).catch(() => false);
+      this.alert(`partition ${this.p} gave up after ${this.failures} failures; lease released`, { partition: this.p, error: String(e) });
+      this.stopped = true;
+      this.endReason = "gave_up";
+      return true;
+    }
+    this.detail = `backing off after failure ${this.failures}/${max}`;
+    await new Promise((r) => setTimeout(r, Math.min(cap, base * 2 ** (this.failures - 1))));
+    return false;
+  }
+}

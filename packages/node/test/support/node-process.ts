@@ -1,0 +1,105 @@
+/**
+ * Real `bourse node` processes for integration tests: spawned from the built CLI,
+ * ready when they log "node started", stopped by pid (SIGTERM, SIGKILL, SIGSTOP /
+ * SIGCONT), reaped at exit like the NATS fixture's servers.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { trackChild, untrackChild } from "./reaper.js";
+
+const BIN = fileURLToPath(new URL("../../../bin/bourse.js", import.meta.url));
+const START_MS_TIMEOUT = 15_000;
+
+export interface NodeProcessOptions {
+  id: string;
+  nats: string;
+  partitions: number;
+  /** Extra CLI flags (e.g. --dev --test-poison-prefix poison-). */
+  args?: string[];
+}
+
+export interface LogLine {
+  msg?: string;
+  level?: string;
+  partition?: number;
+  [k: string]: unknown;
+}
+
+export class NodeProcess {
+  readonly lines: LogLine[] = [];
+  httpPort = 0;
+  private exited: Promise<number | null>;
+  private child: ChildProcess;
+
+  private constructor(readonly opts: NodeProcessOptions) {
+    const args = [BIN, "node", "--nats", opts.nats, "--id", opts.id, "--partitions", String(opts.partitions), "--http-port", "0", ...(opts.args ?? [])];
+    this.child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BOURSE_LOG_LEVEL: "info" } });
+    trackChild(this.child);
+    let buf = "";
+    this.child.stdout!.on("data", (d: Buffer) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          this.lines.push(JSON.parse(line) as LogLine);
+        } catch {
+          this.lines.push({ msg: line });
+        }
+      }
+    });
+    this.child.stderr!.on("data", (d: Buffer) => this.lines.push({ msg: `stderr: ${d.toString()}` }));
+    this.exited = new Promise((resolve) => this.child.on("exit", (code) => {
+      untrackChild(this.child);
+      resolve(code);
+    }));
+  }
+
+  static async start(opts: NodeProcessOptions): Promise<NodeProcess> {
+    const n = new NodeProcess(opts);
+    const end = Date.now() + START_MS_TIMEOUT;
+    for (;;) {
+      const started = n.lines.find((l) => l.msg === "node started");
+      if (started) {
+        n.httpPort = Number(started["httpPort"]);
+        return n;
+      }
+      if (n.child.exitCode !== null || Date.now() > end) {
+        n.kill("SIGKILL");
+        throw new Error(`node ${opts.id} did not start:\n${n.logText()}`);
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  kill(signal: NodeJS.Signals): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+
+  /** Resolves with the exit code once the process is gone. */
+  waitExit(): Promise<number | null> {
+    return this.exited;
+  }
+
+  async stop(): Promise<void> {
+    this.kill("SIGCONT");
+    this.kill("SIGTERM");
+    const t = setTimeout(() => this.kill("SIGKILL"), 5_000);
+    await this.exited;
+    clearTimeout(t);
+  }
+
+  /** Partitions this node logged as serving after `since` (index into lines). */
+  servingPartitions(since = 0): number[] {
+    return this.lines.slice(since).filter((l) => l.msg === "partition serving").map((l) => Number(l.partition));
+  }
+
+  logText(): string {
+    return this.lines.map((l) => JSON.stringify(l)).join("\n");
+  }
+}
