@@ -5,6 +5,7 @@
  * reference are generated from the same tables.
  */
 import { bench } from "./bench.js";
+import { devCommand } from "./dev.js";
 import { nodeCommand } from "./node-command.js";
 import { send } from "./send.js";
 import {
@@ -19,7 +20,7 @@ import {
 } from "./options.js";
 
 /** Every command, in the order help lists them. Planned: sim, status, verify. */
-export const commands: readonly Command[] = [nodeCommand, bench, send];
+export const commands: readonly Command[] = [devCommand, nodeCommand, bench, send];
 
 export const root: Command = {
   name: "bourse",
