@@ -1,15 +1,23 @@
+/**
+ * The publisher client where no node is needed: input validation, connecting, publishing to
+ * the command log (subject, Nats-Msg-Id, retries with the same id when an ack is lost), what a
+ * command does when no node answers (it times out saying it IS logged), cancelAll's fan-out as
+ * logged, and close(). One real nats-server with the two streams, and no node.
+ *
+ * Everything that needs a node to behave like a node (reports, trades, amend/cancel, queries,
+ * duplicates, cancelAll's effect, the CLI) runs against real `bourse node` processes in
+ * client-e2e.test.ts; faults a real node does not produce on demand, in client-reports.test.ts.
+ */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, TimeoutError, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { Kvm } from "@nats-io/kv";
-import { decodeCommand, encodeValue, type AnyCommand } from "@bourse/engine";
+import { decodeCommand } from "@bourse/engine";
 import { BourseClient } from "../src/client/bourse-client.js";
 import { buildCommand } from "../src/client/commands.js";
 import {
   BourseClientError,
   BoursePublishError,
-  BourseQueryError,
   BourseReportTimeoutError,
   BourseValidationError,
 } from "../src/client/errors.js";
@@ -17,7 +25,6 @@ import { publishCommand, type JsPublisher, type PublishPolicy } from "../src/cli
 import { partitionOf } from "../src/partitioning.js";
 import { CLUSTER_CONFIG_KEY, KV_CLUSTER, STREAM_IN, STREAM_OUT, headers, subjects } from "../src/protocol.js";
 import { startNatsServer, type NatsServerHandle } from "./support/nats-server.js";
-import { FakeNode, FakeOutput, acceptEverything } from "./support/fake-node.js";
 
 const P = 8;
 const MARKET = "SKU-1";
@@ -100,17 +107,13 @@ test("connect refuses a bad account or partition count without connecting", asyn
   await rejects(BourseClient.connect({ servers: "nats://127.0.0.1:1", account: "a", partitions: 4 }), BourseClientError, (e) => assert.is(e.code, "connect_failed"));
 });
 
-test("the partition count comes from KV bourse_cluster/config when not given", async () => {
+test("without the partitions option and without a cluster config, connect fails naming the option", async () => {
+  // Reading the partition count that real nodes wrote is tested in client-e2e.test.ts.
   await rejects(BourseClient.connect({ servers: server.url, account: "acct-kv" }), BourseClientError, (e) => {
     assert.is(e.code, "config_unavailable");
     assert.match(e.message, /partitions option/);
+    assert.match(e.message, new RegExp(`${KV_CLUSTER}/${CLUSTER_CONFIG_KEY}`));
   });
-  const kv = await new Kvm(nc).create(KV_CLUSTER);
-  await kv.put(CLUSTER_CONFIG_KEY, JSON.stringify({ partitions: 13, createdAt: new Date().toISOString() }));
-  const c = await BourseClient.connect({ servers: server.url, account: "acct-kv" });
-  clients.push(c);
-  assert.is(c.partitions, 13);
-  assert.is(c.partitionOf(MARKET), partitionOf(MARKET, 13));
 });
 
 // ------------------------------------------------------------------ publishing
@@ -134,19 +137,6 @@ test("a place is logged on bourse.in.<p>.<market>.<account> with Nats-Msg-Id = c
   const d = decodeCommand(m!.data);
   assert.ok(d.ok);
   assert.equal(d.ok && d.cmd, { kind: "place", cmdId: "cmd-place-1", account: "acct-1", market: MARKET, side: "buy", type: "limit", price: 100, qty: 5, tif: "GTC" });
-});
-
-test("a cmdId is generated when absent (a UUID), and is what the log and the report carry", async () => {
-  const out = new FakeOutput(nc);
-  const node = await FakeNode.start(nc, out, acceptEverything);
-  try {
-    const c = await client("acct-gen");
-    const r = await c.place({ market: MARKET, side: "sell", type: "limit", price: 101, qty: 2 });
-    assert.match(r.cmdId, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    assert.is(node.commands.at(-1)?.cmdId, r.cmdId);
-  } finally {
-    await node.stop();
-  }
 });
 
 test("a publish whose ack is lost is retried with the same Nats-Msg-Id and de-duplicated by the stream", async () => {
@@ -194,81 +184,7 @@ test("a publish that is never acknowledged fails with a typed error: may be logg
   assert.match(none.message, /was not logged/);
 });
 
-// ------------------------------------------------------------------ reports settle commands
-
-test("place, amend and cancel resolve with their reports; a repeated cmdId resolves with the original outcome", async () => {
-  const out = new FakeOutput(nc);
-  const node = await FakeNode.start(nc, out, acceptEverything);
-  try {
-    const c = await client("acct-2");
-    const placed = await c.place({ market: MARKET, side: "buy", type: "limit", price: 100, qty: 5, tif: "GTC", cmdId: "c2-place" });
-    assert.is(placed.status, "accepted");
-    assert.ok(placed.ok);
-    assert.is(placed.duplicate, false);
-    assert.is(placed.partition, p);
-    assert.ok(placed.orderId > 0);
-    assert.is(placed.event.type, "accepted");
-
-    const amended = await c.amend({ market: MARKET, orderId: placed.orderId, qty: 3 });
-    assert.is(amended.status, "amended");
-    assert.is(amended.orderId, placed.orderId);
-    const cancelled = await c.cancel({ market: MARKET, orderId: placed.orderId });
-    assert.is(cancelled.status, "cancelled");
-
-    // The same cmdId again: BOURSE_IN drops it as a duplicate, and the client still answers with the outcome it saw.
-    const again = await c.place({ market: MARKET, side: "buy", type: "limit", price: 100, qty: 5, cmdId: "c2-place" });
-    assert.equal(again, placed);
-    assert.is(node.commands.filter((x) => x.cmdId === "c2-place").length, 1);
-  } finally {
-    await node.stop();
-  }
-});
-
-test("a duplicate event (repeat beyond the stream's window) resolves with its original outcome; a rejection resolves, not throws", async () => {
-  const out = new FakeOutput(nc);
-  const node = await FakeNode.start(nc, out, (cmd: AnyCommand) => {
-    if (cmd.cmdId === "old-cmd") return [{ type: "duplicate", cmdId: cmd.cmdId, account: cmd.account, original: { result: "accepted", orderId: 77 } }];
-    if (cmd.cmdId === "old-cancel") return [{ type: "duplicate", cmdId: cmd.cmdId, account: cmd.account, original: { result: "done", orderId: 77 } }];
-    return [{ type: "rejected", cmdId: cmd.cmdId, account: cmd.account, market: MARKET, orderId: 0, code: "invalid_tick", message: "price 101 is not a multiple of tick 2" }];
-  });
-  try {
-    const c = await client("acct-3");
-    const dup = await c.place({ market: MARKET, side: "buy", type: "limit", price: 100, qty: 1, cmdId: "old-cmd" });
-    assert.is(dup.status, "accepted");
-    assert.is(dup.duplicate, true);
-    assert.is(dup.orderId, 77);
-    const dupCancel = await c.cancel({ market: MARKET, orderId: 77, cmdId: "old-cancel" });
-    assert.is(dupCancel.status, "cancelled");
-    assert.is(dupCancel.duplicate, true);
-
-    const rej = await c.place({ market: MARKET, side: "buy", type: "limit", price: 101, qty: 1 });
-    assert.is(rej.status, "rejected");
-    assert.is(rej.ok, false);
-    assert.is(rej.code, "invalid_tick");
-    assert.match(rej.message ?? "", /tick/);
-  } finally {
-    await node.stop();
-  }
-});
-
-test("a report that never arrives is found in BOURSE_OUT at the deadline, so the command still resolves", async () => {
-  const out = new FakeOutput(nc);
-  const node = await FakeNode.start(nc, out, acceptEverything, () => true); // every report message is lost
-  try {
-    const c = await client("acct-4", { timeoutMs: 300 });
-    const seen: number[] = [];
-    c.onReport((e, meta) => {
-      if (meta.recovered) seen.push(e.seq);
-    });
-    const r = await c.place({ market: MARKET, side: "buy", type: "limit", price: 100, qty: 1 });
-    assert.is(r.status, "accepted");
-    assert.is(seen.length, 1, "delivered to listeners too, marked recovered");
-  } finally {
-    await node.stop();
-  }
-});
-
-// ------------------------------------------------------------------ cancelAll
+// ------------------------------------------------------------------ cancelAll (what is logged; its effect: client-e2e)
 
 test("cancelAll: one command in the market's partition, or one per partition with derived cmdIds", async () => {
   const c = await client("acct-ca");
@@ -291,48 +207,6 @@ test("cancelAll: one command in the market's partition, or one per partition wit
   const before = (await jsm.streams.info(STREAM_IN)).state.messages;
   await c.cancelAll({ cmdId: "ca-all" });
   assert.is((await jsm.streams.info(STREAM_IN)).state.messages, before);
-});
-
-// ------------------------------------------------------------------ queries
-
-test("query: no responders, timeout, an error reply and an order reply", async () => {
-  const c = await client("acct-q", { queryTimeoutMs: 200 });
-  await rejects(c.query({ market: MARKET, orderId: 5 }), BourseQueryError, (e) => {
-    assert.is(e.failure, "no_responders");
-    assert.is(e.partition, p);
-    assert.match(e.message, new RegExp(`bourse\\.q\\.${p}`));
-  });
-
-  const mute = nc.subscribe(subjects.query(p), { callback: () => {} });
-  await nc.flush();
-  await rejects(c.query({ market: MARKET, orderId: 5 }), BourseQueryError, (e) => assert.is(e.failure, "timeout"));
-  mute.unsubscribe();
-
-  const order = { orderId: 5, cmdId: "x", account: "acct-q", market: MARKET, side: "buy", orderType: "limit", tif: "GTC", price: 100, qty: 5, filled: 2, remaining: 3, status: "partially_filled", expireAt: 0 };
-  const requests: unknown[] = [];
-  const responder = nc.subscribe(subjects.query(p), {
-    callback: (_err, msg) => {
-      const d = decodeCommand(msg.data);
-      requests.push(d.ok ? d.cmd : d);
-      const q = d.ok && d.cmd.kind === "query" ? d.cmd : undefined;
-      msg.respond(encodeValue(q?.orderId === 5 ? { ok: true, order } : { ok: false, code: "unknown_order", message: "order 6 is not resident" }));
-    },
-  });
-  await nc.flush();
-  try {
-    assert.equal(await c.query({ market: MARKET, orderId: 5 }), order);
-    await rejects(c.query({ market: MARKET, orderId: 6 }), BourseQueryError, (e) => {
-      assert.is(e.failure, "rejected");
-      assert.is(e.rejectCode, "unknown_order");
-    });
-    const q0 = requests[0] as { kind: string; account: string; market: string; orderId: number; cmdId: string };
-    assert.is(q0.kind, "query");
-    assert.is(q0.account, "acct-q");
-    assert.is(q0.orderId, 5);
-    assert.ok(q0.cmdId.length > 0);
-  } finally {
-    responder.unsubscribe();
-  }
 });
 
 // ------------------------------------------------------------------ lifecycle

@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import type { EngineEvent } from "@bourse/engine";
 import type { BourseClientError } from "../src/client/errors.js";
-import type { OutMessage, OutReader } from "../src/client/out-reader.js";
+import type { OutEnd, OutMessage, OutReader } from "../src/client/out-reader.js";
 import { ReportStream, type ReportMeta } from "../src/client/report-stream.js";
 import type { Report } from "../src/client/wire.js";
 
@@ -32,8 +32,9 @@ class MemoryOut implements OutReader {
     return this.batches.find((b) => b.streamSeq >= from) ?? null;
   }
 
-  async lastStreamSeq(): Promise<number> {
-    return this.batches.at(-1)?.streamSeq ?? 0;
+  async end(): Promise<OutEnd> {
+    const last = this.batches.at(-1);
+    return { streamSeq: last?.streamSeq ?? 0, lastSeq: last?.lastSeq ?? 0 };
   }
 }
 
@@ -135,6 +136,48 @@ test("catchUp from a baseline finds events whose report never came, and never de
   await stream.catchUp(0);
   await stream.idle();
   assert.equal(seqs(), [2, 4]);
+});
+
+test("the first report after the client's first command reads back from the baseline only when prevSeq is past it or -1", async () => {
+  // prevSeq past the baseline: the account's earlier report (after the baseline) was lost.
+  {
+    const out = new MemoryOut();
+    const { stream, seen, errors } = setup(out);
+    out.append(["me", null]); // before the client's first command
+    await stream.markBaseline(0);
+    out.append(["me"]); // its first command: report lost
+    const c = out.append(["other", "me"]);
+    stream.push(report(c, "me", 3));
+    await stream.idle();
+    assert.equal(seen.map((s) => [s.seq, s.meta.recovered]), [[3, true], [5, false]]);
+    assert.equal(errors, []);
+  }
+  // prevSeq within the baseline: the previous event is from before the client's first command; nothing to read.
+  {
+    const out = new MemoryOut();
+    const { stream, seqs } = setup(out);
+    out.append(["me"]);
+    out.append([null]);
+    await stream.markBaseline(0);
+    out.append(["other"]);
+    const d = out.append(["me"]);
+    stream.push(report(d, "me", 1));
+    await stream.idle();
+    assert.equal(seqs(), [4]);
+    assert.is(out.reads, 0);
+  }
+  // prevSeq -1 (first report after a takeover): read; a late report of the earlier batch changes nothing.
+  {
+    const out = new MemoryOut();
+    const { stream, seqs } = setup(out);
+    await stream.markBaseline(0);
+    const a = out.append(["me"]); // its report is late (a paused former owner)
+    const b = out.append(["me"]);
+    stream.push(report(b, "me", -1));
+    stream.push(report(a, "me", 0));
+    await stream.idle();
+    assert.equal(seqs(), [1, 2]);
+  }
 });
 
 test("after close nothing more is delivered", async () => {

@@ -18,11 +18,17 @@ export interface OutMessage {
   events: EngineEvent[];
 }
 
+/** Where a partition's output ends: its last message's stream sequence and last event sequence (0, 0: none). */
+export interface OutEnd {
+  streamSeq: number;
+  lastSeq: number;
+}
+
 export interface OutReader {
   /** The first message of bourse.out.<p> at stream sequence >= `fromStreamSeq`, or null if there is none. */
   next(p: number, fromStreamSeq: number): Promise<OutMessage | null>;
-  /** Stream sequence of the last message of bourse.out.<p>, or 0 if there is none. */
-  lastStreamSeq(p: number): Promise<number>;
+  /** Where bourse.out.<p> ends now. */
+  end(p: number): Promise<OutEnd>;
 }
 
 export class JetStreamOutReader implements OutReader {
@@ -42,9 +48,11 @@ export class JetStreamOutReader implements OutReader {
     };
   }
 
-  async lastStreamSeq(p: number): Promise<number> {
+  async end(p: number): Promise<OutEnd> {
     const m = await this.jsm.streams.getMessage(STREAM_OUT, { last_by_subj: subjects.out(p) });
-    return m?.seq ?? 0;
+    if (m === null) return { streamSeq: 0, lastSeq: 0 };
+    const lastSeq = headerInt(m.header.get(headers.lastSeq)) ?? decodeBatch(m.data).at(-1)?.seq ?? 0;
+    return { streamSeq: m.seq, lastSeq };
   }
 }
 

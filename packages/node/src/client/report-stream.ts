@@ -10,7 +10,10 @@
  * the stream reads bourse.out.<p> from the cursor up to the report's own
  * message, delivers this account's events it has not delivered yet, and goes on.
  * The first report of a partition starts its cursor: events from before the
- * client existed are not replayed.
+ * client existed are not replayed. But if the client has sent a command to the
+ * partition (so it noted where the output ended then, its baseline) and the
+ * report's prevSeq is past that end, or -1, then reports of its own events after
+ * the baseline were lost or are late: the stream reads them from the baseline on.
  *
  * Work is serialised per partition (one promise chain each), so a recovery
  * holds back later reports of its partition but not of the others.
@@ -18,7 +21,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { EngineEvent } from "@bourse/engine";
 import { BourseClientError, BourseReportGapError } from "./errors.js";
-import type { OutMessage, OutReader } from "./out-reader.js";
+import type { OutEnd, OutMessage, OutReader } from "./out-reader.js";
 import { concerns, type Report } from "./wire.js";
 
 export interface ReportMeta {
@@ -47,7 +50,7 @@ interface Cursor {
 export class ReportStream {
   private readonly cursors = new Map<number, Cursor>();
   /** Where a partition's output ended before this client's first command to it (no report seen yet). */
-  private readonly baselines = new Map<number, number>();
+  private readonly baselines = new Map<number, OutEnd>();
   private readonly chains = new Map<number, Promise<void>>();
   private closed = false;
 
@@ -74,7 +77,7 @@ export class ReportStream {
     return this.enqueue(p, async () => {
       if (this.cursors.has(p) || this.baselines.has(p)) return;
       try {
-        this.baselines.set(p, await this.reader.lastStreamSeq(p));
+        this.baselines.set(p, await this.reader.end(p));
       } catch {
         // No output stream yet, or JetStream unavailable: catchUp will have nothing to start from.
       }
@@ -87,8 +90,8 @@ export class ReportStream {
       const cur = this.cursors.get(p);
       const base = this.baselines.get(p);
       if (cur === undefined && base === undefined) return;
-      const end = await this.reader.lastStreamSeq(p);
-      const from = cur ?? { lastSeq: 0, streamSeq: base!, batchLastSeq: undefined };
+      const end = (await this.reader.end(p)).streamSeq;
+      const from = cur ?? { lastSeq: 0, streamSeq: base!.streamSeq, batchLastSeq: base!.lastSeq };
       if (end <= from.streamSeq) return;
       try {
         await this.recover(p, from, end + 1);
@@ -98,7 +101,7 @@ export class ReportStream {
           this.cursors.set(p, from);
           this.baselines.delete(p);
         } else if (cur === undefined) {
-          this.baselines.set(p, from.streamSeq);
+          this.baselines.set(p, { streamSeq: from.streamSeq, lastSeq: from.batchLastSeq ?? base!.lastSeq });
         }
       }
     });
@@ -135,21 +138,34 @@ export class ReportStream {
     let cur = this.cursors.get(p);
     let caughtUp = false;
     if (cur === undefined) {
+      const base = this.baselines.get(p);
       cur = { lastSeq: 0, streamSeq: 0, batchLastSeq: undefined };
       this.cursors.set(p, cur);
       this.baselines.delete(p);
-    } else if (r.streamSeq > cur.streamSeq && r.prevSeq !== cur.lastSeq) {
-      try {
-        await this.recover(p, cur, r.streamSeq);
-        caughtUp = true;
-      } catch (e) {
-        // Reported once; the report's own events still go out, and the next recovery starts after it.
-        this.fail(asClientError(p, e));
-        cur.batchLastSeq = undefined;
+      // The account's previous event is after the baseline (or unknown): ours, and never delivered.
+      if (base !== undefined && r.streamSeq > base.streamSeq + 1 && (r.prevSeq === -1 || r.prevSeq > base.lastSeq)) {
+        cur.streamSeq = base.streamSeq;
+        cur.batchLastSeq = base.lastSeq;
+        caughtUp = await this.recoverOrFail(p, cur, r.streamSeq);
       }
+    } else if (r.streamSeq > cur.streamSeq && r.prevSeq !== cur.lastSeq) {
+      caughtUp = await this.recoverOrFail(p, cur, r.streamSeq);
     }
     // After a recovery every earlier batch has been read, so this one must continue the last.
     this.take(p, cur, { streamSeq: r.streamSeq, firstSeq: r.firstSeq, lastSeq: r.lastSeq, events: r.events }, { recovered: false, contiguous: caughtUp });
+  }
+
+  /** recover(), reporting a failure instead of throwing; true when everything before `before` was read. */
+  private async recoverOrFail(p: number, cur: Cursor, before: number): Promise<boolean> {
+    try {
+      await this.recover(p, cur, before);
+      return true;
+    } catch (e) {
+      // Reported once; the report's own events still go out, and the next recovery starts after it.
+      this.fail(asClientError(p, e));
+      cur.batchLastSeq = undefined;
+      return false;
+    }
   }
 
   /** Delivers this account's events of the messages in (cur.streamSeq, before) from BOURSE_OUT, retrying reads. */

@@ -34,6 +34,8 @@ export class PartitionRunner {
   private stopRequested = false;
   private failure: Error | null = null;
   private commandsSinceSnapshot = 0;
+  private backlogAtStart = 0;
+  private replayed = 0;
   private lastSnapshotAt = performance.now();
   private snapshotting: Promise<void> | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
@@ -61,7 +63,11 @@ export class PartitionRunner {
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.engine.lastInSeq + 1 }
         : { deliver_policy: DeliverPolicy.All }),
     });
-    if ((await consumer.info()).num_pending === 0) this.markServing();
+    // Caught up once the commands that were in the log at start are applied. (The
+    // per-message pending count is not reliable on nats-server < 2.10: it can stay
+    // above zero on the last message; see nats-io/nats-server#5367.)
+    this.backlogAtStart = (await consumer.info()).num_pending;
+    if (this.backlogAtStart === 0) this.markServing();
     this.snapshotTimer = setInterval(() => this.maybeSnapshot(), Math.max(50, this.tuning.snapshotMsEvery / 4));
     this.snapshotTimer.unref();
     if (this.stopRequested) return this.finish();
@@ -131,7 +137,7 @@ export class PartitionRunner {
     this.deps.observer.events(this.p, events.length);
     this.deps.observer.lag(this.p, m.info.pending);
     this.commandsSinceSnapshot++;
-    if (this.state === "recovering" && m.info.pending === 0) this.markServing();
+    if (this.state === "recovering" && (m.info.pending === 0 || ++this.replayed >= this.backlogAtStart)) this.markServing();
     if (this.commandsSinceSnapshot >= this.tuning.snapshotCommandsEvery) this.maybeSnapshot();
   }
 

@@ -14,8 +14,8 @@ export class ReportFanout {
   private readonly lastByAccount = new LRUCache<string, number>({
     max: ACCOUNTS_TRACKED_MAX,
     // Once an account is forgotten, "never seen" no longer means "no events": say unknown.
-    dispose: () => {
-      this.fresh = false;
+    dispose: (_v, _k, reason) => {
+      if (reason === "evict") this.fresh = false;
     },
   });
 

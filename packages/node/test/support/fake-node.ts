@@ -1,9 +1,15 @@
 /**
- * Stand-ins for a Bourse node's output side, for client tests: durable batches
- * on bourse.out.<p> (msgpack arrays of events with the Bourse-* headers) and
- * ReportMessages on bourse.evt.<account>, with prevSeq kept the way the node
- * keeps it. FakeNode also reads BOURSE_IN and answers each command with events
- * chosen by the test. No engine runs: tests decide the events.
+ * Doubles of a Bourse node's output side, for injecting faults into the publisher client's
+ * report handling that a real node does not produce on demand: a report message lost for a
+ * chosen account or command, a batch trimmed from BOURSE_OUT, a report re-sent, a prevSeq of -1
+ * at a chosen moment. They write durable batches to a real bourse.out.<p> (msgpack arrays of
+ * events with the Bourse-* headers) and ReportMessages on bourse.evt.<account>, keeping prevSeq
+ * the way the node does; FakeNode also reads BOURSE_IN and answers each command with events the
+ * test chooses. No engine runs.
+ *
+ * Used beside the real thing, never instead of it: client-reports.test.ts (the faults) uses them;
+ * everything a node does by itself is tested against real `bourse node` processes
+ * (client-e2e.test.ts, cluster.test.ts).
  */
 import { randomUUID } from "node:crypto";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -82,7 +88,8 @@ export class FakeNode {
     private readonly done: Promise<void>,
   ) {}
 
-  static async start(nc: NatsConnection, out: FakeOutput, respond: Responder, drop?: (account: string) => boolean): Promise<FakeNode> {
+  /** @param drop which reports to lose: by account, and the command being answered. */
+  static async start(nc: NatsConnection, out: FakeOutput, respond: Responder, drop?: (account: string, cmd: AnyCommand) => boolean): Promise<FakeNode> {
     const js = jetstream(nc);
     const info = await (await js.streams.get(STREAM_IN)).info();
     const consumer = await js.consumers.get(STREAM_IN, {
@@ -98,7 +105,8 @@ export class FakeNode {
         if (!d.ok) continue;
         commands.push(d.cmd);
         const bodies = respond(d.cmd, m.seq);
-        if (bodies.length > 0) await out.emit(Number(m.subject.split(".")[2]), bodies, { inSeq: m.seq, ...(drop && { drop }) });
+        const cmd = d.cmd;
+        if (bodies.length > 0) await out.emit(Number(m.subject.split(".")[2]), bodies, { inSeq: m.seq, ...(drop && { drop: (a: string) => drop(a, cmd) }) });
       }
     })();
     return new FakeNode(commands, messages, done);
