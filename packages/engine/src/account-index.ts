@@ -1,4 +1,4 @@
-import { assert } from "./assert.js";
+import { fail } from "./assert.js";
 import type { OrderActor } from "./order-actor.js";
 
 interface AccountList {
@@ -7,7 +7,10 @@ interface AccountList {
   count: number;
 }
 
-/** Live orders per account, in acceptance order; O(1) add and remove (intrusive links). */
+/**
+ * Live orders per account, in acceptance order, which is id order (checked on
+ * add: checkpoints rely on it); O(1) add and remove (intrusive links).
+ */
 export class AccountIndex {
   private readonly lists = new Map<string, AccountList>();
 
@@ -17,6 +20,7 @@ export class AccountIndex {
       l = { head: null, tail: null, count: 0 };
       this.lists.set(o.account, l);
     }
+    if (l.tail && l.tail.id >= o.id) fail(`order ${o.id} added to account ${o.account} after order ${l.tail.id}`);
     o.aPrev = l.tail;
     o.aNext = null;
     if (l.tail) l.tail.aNext = o;
@@ -27,7 +31,7 @@ export class AccountIndex {
 
   remove(o: OrderActor): void {
     const l = this.lists.get(o.account);
-    assert(l !== undefined && l.count > 0, `account ${o.account} has no orders`);
+    if (!(l !== undefined && l.count > 0)) fail(`account ${o.account} has no orders`);
     if (o.aPrev) o.aPrev.aNext = o.aNext;
     else l.head = o.aNext;
     if (o.aNext) o.aNext.aPrev = o.aPrev;
@@ -41,6 +45,11 @@ export class AccountIndex {
     const out: OrderActor[] = [];
     for (let o = this.lists.get(account)?.head ?? null; o; o = o.aNext) out.push(o);
     return out;
+  }
+
+  /** Accounts with live orders, in index order. */
+  names(): string[] {
+    return [...this.lists.keys()];
   }
 
   /** [account, orders oldest first] in index order (for snapshots). */

@@ -1,4 +1,5 @@
-import { assert } from "./assert.js";
+import { assert, fail } from "./assert.js";
+import { IdMap } from "./id-map.js";
 import { PriceLevel } from "./price-level.js";
 
 /**
@@ -9,7 +10,8 @@ import { PriceLevel } from "./price-level.js";
 export class BookSide {
   /** Ascending for bids, descending for asks: the best level is at the end. */
   private readonly levels: PriceLevel[] = [];
-  private readonly byPrice = new Map<number, PriceLevel>();
+  /** Levels by price (prices are >= 1 tick): an IdMap, one cache line per lookup where a V8 Map takes two. */
+  private readonly byPrice = new IdMap<PriceLevel>();
 
   constructor(
     readonly market: string,
@@ -42,7 +44,7 @@ export class BookSide {
 
   /** Drops an emptied level. */
   drop(lvl: PriceLevel): void {
-    assert(lvl.count === 0, `dropping non-empty level ${lvl.price}`);
+    if (lvl.count !== 0) fail(`dropping non-empty level ${lvl.price}`);
     this.byPrice.delete(lvl.price);
     const last = this.levels.length - 1;
     if (this.levels[last] === lvl) {
@@ -50,7 +52,7 @@ export class BookSide {
       return;
     }
     const at = this.insertionIndex(lvl.price) - 1;
-    assert(this.levels[at] === lvl, `level ${lvl.price} not found`);
+    if (this.levels[at] !== lvl) fail(`level ${lvl.price} not found`);
     this.levels.splice(at, 1);
   }
 
@@ -80,17 +82,17 @@ export class BookSide {
     for (const lvl of this.levels) {
       if (prev !== undefined) assert(this.isBuy ? lvl.price > prev : lvl.price < prev, "levels out of order");
       prev = lvl.price;
-      assert(this.byPrice.get(lvl.price) === lvl, `level ${lvl.price} not indexed`);
-      assert(lvl.count > 0, `empty level ${lvl.price} kept`);
+      if (this.byPrice.get(lvl.price) !== lvl) fail(`level ${lvl.price} not indexed`);
+      if (lvl.count <= 0) fail(`empty level ${lvl.price} kept`);
       let n = 0;
       let total = 0;
       for (let o = lvl.head; o; o = o.next) {
-        assert(o.level === lvl && o.price === lvl.price && o.isBuy === this.isBuy, `order ${o.id} misfiled`);
-        assert(o.remaining > 0 && o.live, `order ${o.id} rests with ${o.remaining} (${o.status})`);
+        if (!(o.level === lvl && o.price === lvl.price && o.isBuy === this.isBuy)) fail(`order ${o.id} misfiled`);
+        if (!(o.remaining > 0 && o.live)) fail(`order ${o.id} rests with ${o.remaining} (${o.status})`);
         n++;
         total += o.remaining;
       }
-      assert(n === lvl.count && total === lvl.total, `level ${lvl.price} count/total mismatch`);
+      if (!(n === lvl.count && total === lvl.total)) fail(`level ${lvl.price} count/total mismatch`);
     }
     assert(this.byPrice.size === this.levels.length, "level index size mismatch");
   }

@@ -1,4 +1,4 @@
-import { assert } from "./assert.js";
+import { fail } from "./assert.js";
 import { defineMarket, expireDue } from "./handlers/admin.js";
 import { amend } from "./handlers/amend.js";
 import { cancel, cancelAll } from "./handlers/cancel.js";
@@ -35,6 +35,6 @@ function handle(rt: Runtime, c: Command, adminAccount: string): void {
     case "tick":
       return rt.done(c.cmdId, 0);
     default:
-      assert(false, `unknown command kind ${(c as { kind: string }).kind}`);
+      fail(`unknown command kind ${(c as { kind: string }).kind}`);
   }
 }

@@ -1,4 +1,4 @@
-import { assert } from "./assert.js";
+import { fail } from "./assert.js";
 import type { OrderActor } from "./order-actor.js";
 
 /** GTD orders by (expireAt, id): a binary min-heap with O(log n) removal by position. */
@@ -14,7 +14,7 @@ export class ExpiryQueue {
   }
 
   push(o: OrderActor): void {
-    assert(o.heapIndex === -1 && o.expireAt > 0, `order ${o.id} cannot be queued for expiry`);
+    if (!(o.heapIndex === -1 && o.expireAt > 0)) fail(`order ${o.id} cannot be queued for expiry`);
     o.heapIndex = this.heap.length;
     this.heap.push(o);
     this.up(o.heapIndex);
@@ -22,7 +22,7 @@ export class ExpiryQueue {
 
   remove(o: OrderActor): void {
     const i = o.heapIndex;
-    assert(i >= 0 && this.heap[i] === o, `order ${o.id} not in expiry queue`);
+    if (!(i >= 0 && this.heap[i] === o)) fail(`order ${o.id} not in expiry queue`);
     const last = this.heap.pop()!;
     o.heapIndex = -1;
     if (last === o) return;

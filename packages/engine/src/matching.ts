@@ -1,4 +1,4 @@
-import { assert } from "./assert.js";
+import { assert, fail } from "./assert.js";
 import type { OrderActor } from "./order-actor.js";
 import type { OrderBook } from "./order-book.js";
 import type { PriceLevel } from "./price-level.js";
@@ -65,7 +65,7 @@ function preventSelfTrade(
     case "decrement":
       return decrement(rt, book, lvl, taker, maker, cmdId);
     default:
-      assert(false, `stp ${taker.stp} reached prevention`);
+      fail(`stp ${taker.stp} reached prevention`);
   }
 }
 

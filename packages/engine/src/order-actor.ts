@@ -1,17 +1,41 @@
-import { assert } from "./assert.js";
+import { fail } from "./assert.js";
 import type { PriceLevel } from "./price-level.js";
+import { ORDER_TYPES, STP_MODES, TIFS } from "./types.js";
 import type { OrderStatus, OrderType, OrderView, StpMode, TimeInForce } from "./types.js";
 
-/** Lifecycle transitions an order may make; anything else is a bug. */
-const NEXT: Record<OrderStatus, readonly OrderStatus[]> = {
-  new: ["open", "partially_filled", "filled", "cancelled", "expired"],
-  open: ["open", "partially_filled", "filled", "cancelled", "expired"],
-  partially_filled: ["partially_filled", "filled", "cancelled", "expired"],
-  filled: [],
-  cancelled: [],
-  rejected: [],
-  expired: [],
-};
+/** Statuses by their index in an actor's packed fields. */
+const STATUSES: readonly OrderStatus[] = ["new", "open", "partially_filled", "filled", "cancelled", "rejected", "expired"];
+const NEW = 0;
+const OPEN = 1;
+const PARTIAL = 2;
+const FILLED = 3;
+const CANCELLED = 4;
+const EXPIRED = 6;
+const bitsOf = (...ss: number[]): number => ss.reduce((m, s) => m | (1 << s), 0);
+
+/** Lifecycle transitions an order may make (bit sets of target statuses, by status); anything else is a bug. */
+const NEXT: readonly number[] = [
+  /* new */ bitsOf(OPEN, PARTIAL, FILLED, CANCELLED, EXPIRED),
+  /* open */ bitsOf(OPEN, PARTIAL, FILLED, CANCELLED, EXPIRED),
+  /* partially_filled */ bitsOf(PARTIAL, FILLED, CANCELLED, EXPIRED),
+  /* filled, cancelled, rejected, expired */ 0, 0, 0, 0,
+];
+
+// Layout of OrderActor.packed: status in bits 0-2, then one bit each for side
+// and post-only, then the indexes of the order type, time in force and
+// self-trade mode in ORDER_TYPES, TIFS and STP_MODES.
+const STATUS_MASK = 0b111;
+const BUY = 1 << 3;
+const POST_ONLY = 1 << 4;
+const TYPE_SHIFT = 5;
+const TIF_SHIFT = 6;
+const STP_SHIFT = 8;
+
+function indexIn<T>(values: readonly T[], v: T, what: string): number {
+  const i = values.indexOf(v);
+  if (i < 0) fail(`unknown ${what} ${String(v)}`);
+  return i;
+}
 
 export function isTerminal(s: OrderStatus): boolean {
   return s === "filled" || s === "cancelled" || s === "expired" || s === "rejected";
@@ -22,9 +46,14 @@ export function isTerminal(s: OrderStatus): boolean {
  * the dispatcher deliver it messages (fill, reduce, reprice, finish); it checks
  * each transition. Links for the price level, the account index and the expiry
  * queue are intrusive so that removal is O(1) and allocation-free.
+ *
+ * Side, post-only, type, time in force, self-trade mode and status share one
+ * small-integer field behind getters: actors are the engine's most numerous
+ * objects, and most survive a young-generation collection, which copies them;
+ * six fields fewer is a fifth less to copy.
  */
 export class OrderActor {
-  status: OrderStatus = "new";
+  private packed: number;
   filled = 0;
   // price-level list
   level: PriceLevel | null = null;
@@ -35,68 +64,108 @@ export class OrderActor {
   aNext: OrderActor | null = null;
   /** Position in the expiry heap, or -1. */
   heapIndex = -1;
+  /** `hashString(cmdId)`, set when the idempotency index remembers the order. */
+  cmdHash = 0;
 
   constructor(
     readonly id: number,
     readonly cmdId: string,
     readonly account: string,
     readonly market: string,
-    readonly isBuy: boolean,
-    readonly orderType: OrderType,
-    readonly tif: TimeInForce,
-    readonly stp: StpMode,
-    readonly postOnly: boolean,
+    isBuy: boolean,
+    orderType: OrderType,
+    tif: TimeInForce,
+    stp: StpMode,
+    postOnly: boolean,
     /** Log time of expiry for GTD orders, else 0. */
     readonly expireAt: number,
     public price: number,
     public remaining: number,
-  ) {}
+  ) {
+    this.packed =
+      NEW |
+      (isBuy ? BUY : 0) |
+      (postOnly ? POST_ONLY : 0) |
+      (indexIn(ORDER_TYPES, orderType, "order type") << TYPE_SHIFT) |
+      (indexIn(TIFS, tif, "time in force") << TIF_SHIFT) |
+      (indexIn(STP_MODES, stp, "self-trade mode") << STP_SHIFT);
+  }
+
+  get isBuy(): boolean {
+    return (this.packed & BUY) !== 0;
+  }
+
+  get postOnly(): boolean {
+    return (this.packed & POST_ONLY) !== 0;
+  }
+
+  get orderType(): OrderType {
+    return ORDER_TYPES[(this.packed >> TYPE_SHIFT) & 0b1]!;
+  }
+
+  get tif(): TimeInForce {
+    return TIFS[(this.packed >> TIF_SHIFT) & 0b11]!;
+  }
+
+  get stp(): StpMode {
+    return STP_MODES[(this.packed >> STP_SHIFT) & 0b111]!;
+  }
+
+  get status(): OrderStatus {
+    return STATUSES[this.packed & STATUS_MASK]!;
+  }
+
+  /** Sets the status without a transition check (restoring a snapshot). */
+  set status(s: OrderStatus) {
+    this.packed = (this.packed & ~STATUS_MASK) | indexIn(STATUSES, s, "status");
+  }
 
   get qty(): number {
     return this.filled + this.remaining;
   }
 
   get live(): boolean {
-    return !isTerminal(this.status);
+    return (this.packed & STATUS_MASK) <= PARTIAL;
   }
 
-  private moveTo(s: OrderStatus): void {
-    assert(NEXT[this.status].includes(s), `order ${this.id}: ${this.status} -> ${s}`);
-    this.status = s;
+  private moveTo(s: number): void {
+    const from = this.packed & STATUS_MASK;
+    if ((NEXT[from]! & (1 << s)) === 0) fail(`order ${this.id}: ${STATUSES[from]} -> ${STATUSES[s]}`);
+    this.packed = (this.packed & ~STATUS_MASK) | s;
   }
 
   /** Accepted and working (resting or about to match). */
   open(): void {
-    this.moveTo("open");
+    this.moveTo(OPEN);
   }
 
   fill(q: number): void {
-    assert(q > 0 && q <= this.remaining, `order ${this.id}: fill ${q} of ${this.remaining}`);
+    if (!(q > 0 && q <= this.remaining)) fail(`order ${this.id}: fill ${q} of ${this.remaining}`);
     this.remaining -= q;
     this.filled += q;
-    this.moveTo(this.remaining === 0 ? "filled" : "partially_filled");
+    this.moveTo(this.remaining === 0 ? FILLED : PARTIAL);
   }
 
   /** Lower the open quantity without a trade (amend down, self-trade decrement). */
   reduce(q: number): void {
-    assert(q > 0 && q < this.remaining, `order ${this.id}: reduce ${q} of ${this.remaining}`);
+    if (!(q > 0 && q < this.remaining)) fail(`order ${this.id}: reduce ${q} of ${this.remaining}`);
     this.remaining -= q;
   }
 
   /** New price and/or open quantity (amend that loses priority). */
   replace(price: number, remaining: number): void {
-    assert(this.level === null, `order ${this.id}: replaced while resting`);
-    assert(remaining > 0, `order ${this.id}: replace to ${remaining}`);
+    if (this.level !== null) fail(`order ${this.id}: replaced while resting`);
+    if (remaining <= 0) fail(`order ${this.id}: replace to ${remaining}`);
     this.price = price;
     this.remaining = remaining;
   }
 
   cancel(): void {
-    this.moveTo("cancelled");
+    this.moveTo(CANCELLED);
   }
 
   expire(): void {
-    this.moveTo("expired");
+    this.moveTo(EXPIRED);
   }
 
   view(): OrderView {

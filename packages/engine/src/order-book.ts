@@ -1,4 +1,4 @@
-import { assert } from "./assert.js";
+import { fail } from "./assert.js";
 import { BookSide } from "./book-side.js";
 import type { MarketRules } from "./market-rules.js";
 import type { OrderActor } from "./order-actor.js";
@@ -34,6 +34,6 @@ export class OrderBook {
     this.asks.check();
     const bb = this.bids.best();
     const ba = this.asks.best();
-    assert(!(bb && ba && bb.price >= ba.price), `book ${this.symbol} crossed`);
+    if (bb && ba && bb.price >= ba.price) fail(`book ${this.symbol} crossed`);
   }
 }

@@ -1,11 +1,16 @@
-import { LRUCache } from "lru-cache";
 import { AccountIndex } from "./account-index.js";
 import { ExpiryQueue } from "./expiry-queue.js";
-import { Fifo } from "./fifo.js";
-import { assert } from "./assert.js";
+import { assert, fail } from "./assert.js";
+import { IdMap } from "./id-map.js";
 import { OrderActor } from "./order-actor.js";
 import type { OrderBook } from "./order-book.js";
+import { IdempotencyIndex } from "./idempotency-index.js";
+import { hashString } from "./string-hash.js";
+import { TerminalOrders } from "./terminal-orders.js";
 import type { Outcome } from "./types.js";
+
+/** An idempotency entry: an order id (see `outcomeOfEntry`), or a rejection's outcome. */
+export type IdempotencyEntry = Outcome | number;
 
 /**
  * Everything a partition owns. Only the dispatcher's handlers mutate it, one
@@ -15,20 +20,20 @@ export class PartitionState {
   /** Books in creation order. */
   readonly markets = new Map<string, OrderBook>();
   /** Resting orders by id (an order id is the input sequence of its place command). */
-  readonly orders = new Map<number, OrderActor>();
+  readonly orders = new IdMap<OrderActor>();
   readonly accounts = new AccountIndex();
   readonly expiry = new ExpiryQueue();
   /** Terminal orders kept for queries, then passivated (evicted). */
-  readonly terminal: LRUCache<number, OrderActor>;
+  readonly terminal: TerminalOrders;
   /**
-   * Idempotency: what each recent command did. A resting order's entry is its
-   * actor (outcome "accepted") and stays while it rests; a finished command's is
-   * its order id (a number) or, for a rejection, its Outcome; finished entries are
-   * bounded to `idempotencyMax`, oldest evicted first.
+   * Idempotency: what each recent command did, keyed by cmdId with its
+   * `hashOf` hash. An accepted order's entry is its negated id (outcome
+   * "accepted") and stays open, never evicted, while the order lives; another
+   * command's is its order id (a number >= 0, outcome "done") or, for a
+   * rejection, its Outcome. Finished entries are bounded to `idempotencyMax`,
+   * oldest evicted first.
    */
-  readonly byCmd = new Map<string, OrderActor | Outcome | number>();
-  /** Keys of finished entries of `byCmd`, oldest first: the eviction order. */
-  readonly finishedCmds = new Fifo<string>();
+  readonly byCmd: IdempotencyIndex<IdempotencyEntry>;
   /** Last output sequence assigned. */
   seq = 0;
   /** Last trade id assigned. */
@@ -37,6 +42,9 @@ export class PartitionState {
   lastInSeq = 0;
   /** Highest log time seen: the partition's clock, never moving backwards. */
   now = 0;
+  /** The last key hashed: a command's cmdId is looked up, then remembered, then finished. */
+  private hashedKey = "";
+  private hashed = hashString("");
 
   constructor(
     readonly partition: number,
@@ -44,34 +52,50 @@ export class PartitionState {
     readonly idempotencyMax: number,
   ) {
     assert(idempotencyMax >= 1, "idempotencyMax must be at least 1");
-    this.terminal = new LRUCache({ max: terminalOrdersMax });
+    this.byCmd = new IdempotencyIndex(idempotencyMax);
+    this.terminal = new TerminalOrders(terminalOrdersMax);
+  }
+
+  /** `hashString(cmdId)`, computed once for the consecutive uses of one command's id. */
+  hashOf(cmdId: string): number {
+    if (cmdId !== this.hashedKey) {
+      this.hashedKey = cmdId;
+      this.hashed = hashString(cmdId);
+    }
+    return this.hashed;
   }
 
   /** What the command with this id did, if it is remembered. */
   outcomeOf(cmdId: string): Outcome | undefined {
-    const v = this.byCmd.get(cmdId);
-    if (v === undefined) return undefined;
-    if (typeof v === "number") return { result: "done", orderId: v };
-    if (v instanceof OrderActor) return { result: "accepted", orderId: v.id };
-    return v;
+    const v = this.byCmd.get(cmdId, this.hashOf(cmdId));
+    return v === undefined ? undefined : outcomeOfEntry(v);
   }
 
-  /** Records what a command did; a live order's entry waits for `finished`. */
-  remember(cmdId: string, v: OrderActor | Outcome | number): void {
-    assert(!this.byCmd.has(cmdId), `cmdId ${cmdId} remembered twice`);
-    this.byCmd.set(cmdId, v);
-    if (!(v instanceof OrderActor)) this.finished(cmdId);
+  /**
+   * Records what a command did. An accepted order's entry is its negated id
+   * (never the actor, which must not outlive its passivation) and stays open,
+   * exempt from eviction, until `orderFinished`.
+   */
+  remember(cmdId: string, v: OrderActor | IdempotencyEntry): void {
+    const h = this.hashOf(cmdId);
+    const added = v instanceof OrderActor ? this.byCmd.add(cmdId, h, -v.id) : this.byCmd.addFinished(cmdId, h, v);
+    if (!added) fail(`cmdId ${cmdId} remembered twice`);
+    if (v instanceof OrderActor) v.cmdHash = h;
   }
 
-  /** The command's entry is final: it joins the eviction order. */
-  finished(cmdId: string): void {
-    const q = this.finishedCmds;
-    q.push(cmdId);
-    while (q.size > this.idempotencyMax) this.byCmd.delete(q.shift()!);
+  /** A remembered order is terminal: its entry joins the eviction order (its value stays). */
+  orderFinished(o: OrderActor): void {
+    this.byCmd.finish(o.cmdId, o.cmdHash);
   }
 
   /** A resident order: resting, or terminal and not yet passivated. */
   findOrder(id: number): OrderActor | undefined {
     return this.orders.get(id) ?? this.terminal.peek(id);
   }
+}
+
+/** The outcome an idempotency entry stands for (see `PartitionState.byCmd`). */
+export function outcomeOfEntry(v: IdempotencyEntry): Outcome {
+  if (typeof v === "number") return v < 0 ? { result: "accepted", orderId: -v } : { result: "done", orderId: v };
+  return v;
 }

@@ -1,4 +1,4 @@
-import { assert } from "./assert.js";
+import { fail } from "./assert.js";
 import type { OrderActor } from "./order-actor.js";
 
 /** All orders resting at one price on one side, in time priority (FIFO). */
@@ -17,7 +17,7 @@ export class PriceLevel {
   ) {}
 
   append(o: OrderActor): void {
-    assert(o.level === null, `order ${o.id} already rests`);
+    if (o.level !== null) fail(`order ${o.id} already rests`);
     o.level = this;
     o.prev = this.tail;
     o.next = null;
@@ -30,7 +30,7 @@ export class PriceLevel {
 
   /** O(1) removal: the order knows its neighbours. */
   remove(o: OrderActor): void {
-    assert(o.level === this, `order ${o.id} is not at level ${this.price}`);
+    if (o.level !== this) fail(`order ${o.id} is not at level ${this.price}`);
     if (o.prev) o.prev.next = o.next;
     else this.head = o.next;
     if (o.next) o.next.prev = o.prev;
@@ -38,12 +38,12 @@ export class PriceLevel {
     o.prev = o.next = o.level = null;
     this.count--;
     this.total -= o.remaining;
-    assert(this.count >= 0 && this.total >= 0, `level ${this.price} underflow`);
+    if (!(this.count >= 0 && this.total >= 0)) fail(`level ${this.price} underflow`);
   }
 
   /** The resting order's open quantity went down by q (fill or reduce). */
   reduced(q: number): void {
     this.total -= q;
-    assert(this.total >= 0, `level ${this.price} total < 0`);
+    if (this.total < 0) fail(`level ${this.price} total < 0`);
   }
 }

@@ -1,4 +1,4 @@
-import { assert } from "./assert.js";
+import { fail } from "./assert.js";
 import type { OrderActor } from "./order-actor.js";
 import type { OrderBook } from "./order-book.js";
 import type { PartitionState } from "./partition-state.js";
@@ -24,10 +24,23 @@ export interface Addressee {
  * lifecycle, and gathers the price levels touched for market data.
  */
 export class Runtime {
-  out: EngineEvent[] = [];
   inSeq = 0;
+  /**
+   * Output sequence before this command: events are numbered as they are
+   * emitted (the commit then only advances state.seq), which spares a
+   * property store on events of every shape.
+   */
+  private seqBase = 0;
   private epoch = 0;
+  /**
+   * The command's events so far, and the levels it touched: buffers reused
+   * from command to command (`events()` copies the events out), so that a
+   * command allocates one exact-size array rather than growing fresh ones.
+   */
+  private readonly buf: (EngineEvent | undefined)[] = [];
+  private count = 0;
   private readonly touched: PriceLevel[] = [];
+  private touchedCount = 0;
 
   constructor(
     public state: PartitionState,
@@ -39,20 +52,22 @@ export class Runtime {
   }
 
   begin(inSeq: number, ts: number): void {
-    this.out = [];
+    this.count = 0;
+    this.seqBase = this.state.seq;
     this.inSeq = inSeq;
     if (ts > this.state.now) this.state.now = ts;
     this.epoch++;
-    this.touched.length = 0;
+    this.touchedCount = 0;
   }
 
   /** Ends the command: market data for every level it changed. */
   end(): void {
     if (!this.marketData) return;
-    for (const lvl of this.touched) {
+    for (let i = 0; i < this.touchedCount; i++) {
+      const lvl = this.touched[i]!;
       if (lvl.count === 0 && this.replaced(lvl)) continue;
-      this.out.push({
-        partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+      this.emit({
+        partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
         type: "l2", market: lvl.market, side: lvl.isBuy ? "buy" : "sell", price: lvl.price, qty: lvl.total,
       });
     }
@@ -67,7 +82,28 @@ export class Runtime {
   touch(lvl: PriceLevel): void {
     if (lvl.mark === this.epoch) return;
     lvl.mark = this.epoch;
-    this.touched.push(lvl);
+    this.touched[this.touchedCount++] = lvl;
+  }
+
+  /** The command's events, in emission order, in a new array of exactly their number. */
+  events(): EngineEvent[] {
+    const buf = this.buf as EngineEvent[];
+    const n = this.count;
+    // Most commands emit a handful of events: an array literal of that size is
+    // allocated inline, where slice is a call into the runtime.
+    const out =
+      n === 2 ? [buf[0]!, buf[1]!]
+      : n === 1 ? [buf[0]!]
+      : n === 3 ? [buf[0]!, buf[1]!, buf[2]!]
+      : n === 4 ? [buf[0]!, buf[1]!, buf[2]!, buf[3]!]
+      : buf.slice(0, n);
+    for (let i = 0; i < n; i++) this.buf[i] = undefined; // no stale references
+    this.count = 0;
+    return out;
+  }
+
+  private emit(e: EngineEvent): void {
+    this.buf[this.count++] = e;
   }
 
   // ---- order lifecycle and indexes ----
@@ -91,7 +127,7 @@ export class Runtime {
    */
   lift(book: OrderBook, o: OrderActor, keep = false): PriceLevel {
     const lvl = o.level;
-    assert(lvl !== null, `order ${o.id} is not resting`);
+    if (lvl === null) fail(`order ${o.id} is not resting`);
     lvl.remove(o);
     this.touch(lvl);
     if (lvl.count === 0 && !keep) book.side(o.isBuy).drop(lvl);
@@ -112,18 +148,18 @@ export class Runtime {
 
   /** A terminal order leaves the book and the indexes; it stays resident for queries. */
   finish(book: OrderBook, o: OrderActor): void {
-    assert(!o.live, `order ${o.id} finished while ${o.status}`);
+    if (o.live) fail(`order ${o.id} finished while ${o.status}`);
     const s = this.state;
-    if (s.orders.get(o.id) === o) {
+    // Ids are unique, so an indexed entry for o.id is o: one probe both tests and removes.
+    if (s.orders.delete(o.id)) {
       if (o.level) this.lift(book, o);
       book.resting--;
-      s.orders.delete(o.id);
       s.accounts.remove(o);
       if (o.heapIndex >= 0) s.expiry.remove(o);
     }
-    assert(o.level === null, `order ${o.id} finished on the book`);
-    s.terminal.set(o.id, o);
-    s.finished(o.cmdId);
+    if (o.level !== null) fail(`order ${o.id} finished on the book`);
+    s.terminal.add(o);
+    s.orderFinished(o);
   }
 
   /** Cancels a working or resting order and reports it. */
@@ -131,8 +167,8 @@ export class Runtime {
     const remaining = o.remaining;
     o.cancel();
     this.finish(book, o);
-    this.out.push({
-      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+    this.emit({
+      partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
       type: "cancelled", cmdId, account: o.account, market: o.market, orderId: o.id, remaining, reason,
     });
   }
@@ -141,8 +177,8 @@ export class Runtime {
     const remaining = o.remaining;
     o.expire();
     this.finish(book, o);
-    this.out.push({
-      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+    this.emit({
+      partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
       type: "expired", account: o.account, market: o.market, orderId: o.id, remaining,
     });
   }
@@ -151,16 +187,16 @@ export class Runtime {
 
   accepted(o: OrderActor): void {
     this.state.remember(o.cmdId, o);
-    this.out.push({
-      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+    this.emit({
+      partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
       type: "accepted", cmdId: o.cmdId, account: o.account, market: o.market, orderId: o.id,
       side: o.isBuy ? "buy" : "sell", orderType: o.orderType, price: o.price, qty: o.remaining, tif: o.tif,
     });
   }
 
   trade(maker: OrderActor, taker: OrderActor, qty: number): void {
-    this.out.push({
-      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+    this.emit({
+      partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
       type: "trade", market: maker.market, tradeId: ++this.state.tradeSeq, price: maker.price, qty,
       takerSide: taker.isBuy ? "buy" : "sell",
       maker: maker.id, makerAccount: maker.account, makerRemaining: maker.remaining,
@@ -169,32 +205,32 @@ export class Runtime {
   }
 
   amended(o: OrderActor, cmdId: string, priorityKept: boolean): void {
-    this.out.push({
-      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+    this.emit({
+      partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
       type: "amended", cmdId, account: o.account, market: o.market, orderId: o.id,
       price: o.price, remaining: o.remaining, priorityKept,
     });
   }
 
   /** A business rejection; remembered so a repeat of the command restates it. */
-  reject(c: Addressee, orderId: number, code: RejectCode, message: string): void {
-    this.state.remember(c.cmdId, { result: "rejected", orderId, code });
-    this.out.push({
-      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+  reject(c: Addressee, orderId: number, code: RejectCode, message: string, remember = true): void {
+    if (remember) this.state.remember(c.cmdId, { result: "rejected", orderId, code });
+    this.emit({
+      partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
       type: "rejected", cmdId: c.cmdId, account: c.account, market: c.market ?? "", orderId, code, message,
     });
   }
 
   duplicate(c: Addressee, original: Outcome): void {
-    this.out.push({
-      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+    this.emit({
+      partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
       type: "duplicate", cmdId: c.cmdId, account: c.account, original,
     });
   }
 
   market(cmdId: string, spec: MarketSpec): void {
-    this.out.push({
-      partition: this.state.partition, seq: 0, inSeq: this.inSeq, ts: this.state.now,
+    this.emit({
+      partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
       type: "market", cmdId, spec,
     });
   }

@@ -1,27 +1,28 @@
-import type { LRUCache } from "lru-cache";
 import { Packr } from "msgpackr";
-import { assert } from "./assert.js";
+import { fail } from "./assert.js";
 import { SnapshotError } from "./errors.js";
 import { deriveRules } from "./market-rules.js";
 import { OrderActor } from "./order-actor.js";
 import { OrderBook } from "./order-book.js";
 import { PartitionState } from "./partition-state.js";
+import { hashString } from "./string-hash.js";
 import type { BookSide } from "./book-side.js";
 import type { MarketSpec, OrderStatus, OrderType, Outcome, RejectCode, StpMode, TimeInForce } from "./types.js";
 
 /** Snapshot format version; bump on any layout change. */
 export const SNAPSHOT_VERSION = 1;
 
-type OrderTuple = [
+export type OrderTuple = [
   id: number, cmdId: string, account: string, market: string, isBuy: 0 | 1, orderType: OrderType,
   tif: TimeInForce, stp: StpMode, postOnly: 0 | 1, expireAt: number, price: number, remaining: number,
   filled: number, status: OrderStatus,
 ];
-type LevelTuple = [price: number, orders: OrderTuple[]];
-type MarketTuple = [spec: MarketSpec, bids: LevelTuple[], asks: LevelTuple[]];
-type SeenTuple = [cmdId: string, result: Outcome["result"], orderId: number, code: RejectCode | null];
+export type LevelTuple = [price: number, orders: OrderTuple[]];
+export type MarketTuple = [spec: MarketSpec, bids: LevelTuple[], asks: LevelTuple[]];
+export type SeenTuple = [cmdId: string, result: Outcome["result"], orderId: number, code: RejectCode | null];
 
-interface SnapshotDoc {
+/** A snapshot before msgpack: what `encodeSnapshot` packs and `rebuild` reads. */
+export interface SnapshotDoc {
   v: number;
   partition: number;
   seq: number;
@@ -52,18 +53,13 @@ export function encodeSnapshot(s: PartitionState): Uint8Array {
     now: s.now,
     markets: [...s.markets.values()].map((b) => [b.rules.spec, levels(b.bids), levels(b.asks)]),
     accounts: [...s.accounts.entries()].map(([a, os]) => [a, os.map((o) => o.id)]),
-    terminal: oldestFirst(s.terminal).map(([, o]) => orderTuple(o)),
-    seen: [...s.finishedCmds.values()].map((k) => seenTuple(k, s.outcomeOf(k)!)),
+    terminal: s.terminal.oldestFirst().map(orderTuple),
+    seen: s.byCmd.finishedKeys().map((k) => seenTuple(k, s.outcomeOf(k)!)),
   };
   return packr.pack(doc);
 }
 
-/** LRU entries from least to most recently used, so that re-inserting them restores recency. */
-function oldestFirst<K extends {}, V extends {}>(c: LRUCache<K, V>): [K, V][] {
-  return [...c.entries()].reverse();
-}
-
-function seenTuple(cmdId: string, o: Outcome): SeenTuple {
+export function seenTuple(cmdId: string, o: Outcome): SeenTuple {
   return [cmdId, o.result, o.orderId, o.code ?? null];
 }
 
@@ -119,7 +115,8 @@ export function decodeSnapshot(bytes: Uint8Array, terminalOrdersMax: number, ide
   }
 }
 
-function rebuild(doc: SnapshotDoc, terminalOrdersMax: number, idempotencyMax: number): PartitionState {
+/** The state a snapshot document describes (throws AssertionError when it is inconsistent). */
+export function rebuild(doc: SnapshotDoc, terminalOrdersMax: number, idempotencyMax: number): PartitionState {
   const s = new PartitionState(doc.partition, terminalOrdersMax, idempotencyMax);
   s.seq = doc.seq;
   s.tradeSeq = doc.tradeSeq;
@@ -136,7 +133,8 @@ function rebuild(doc: SnapshotDoc, terminalOrdersMax: number, idempotencyMax: nu
           lvl.append(o);
           book.resting++;
           s.orders.set(o.id, o);
-          s.byCmd.set(o.cmdId, o);
+          o.cmdHash = hashString(o.cmdId);
+          s.byCmd.set(o.cmdId, o.cmdHash, -o.id);
           if (o.expireAt > 0) s.expiry.push(o);
         }
       }
@@ -146,21 +144,23 @@ function rebuild(doc: SnapshotDoc, terminalOrdersMax: number, idempotencyMax: nu
   for (const [account, ids] of doc.accounts) {
     for (const id of ids) {
       const o = s.orders.get(id);
-      assert(o !== undefined && o.account === account, `account ${account} lists unknown order ${id}`);
+      if (!(o !== undefined && o.account === account)) fail(`account ${account} lists unknown order ${id}`);
       s.accounts.add(o);
     }
   }
-  for (const t of doc.terminal) s.terminal.set(t[0], actor(t));
+  for (const t of doc.terminal) s.terminal.add(actor(t));
   for (const [cmdId, result, orderId, code] of doc.seen) {
-    s.byCmd.set(cmdId, outcomeValue(result, orderId, code));
-    s.finishedCmds.push(cmdId);
+    const h = hashString(cmdId);
+    s.byCmd.set(cmdId, h, outcomeValue(result, orderId, code));
+    s.byCmd.restoreFinished(cmdId, h);
   }
   return s;
 }
 
-/** The in-memory form of a remembered outcome: a resting order's actor, a number for "done". */
+/** The in-memory form of a remembered outcome (see PartitionState.byCmd). */
 function outcomeValue(result: Outcome["result"], orderId: number, code: RejectCode | null): Outcome | number {
   if (result === "done") return orderId;
+  if (result === "accepted" && orderId > 0) return -orderId;
   if (result === "rejected") return { result, orderId, code: code ?? "internal_error" };
   return { result, orderId };
 }

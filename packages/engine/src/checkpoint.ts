@@ -1,0 +1,132 @@
+import type { BookSide } from "./book-side.js";
+import { IdempotencyIndex } from "./idempotency-index.js";
+import type { OrderActor } from "./order-actor.js";
+import { OrderColumns } from "./order-columns.js";
+import { outcomeOfEntry, type IdempotencyEntry, type PartitionState } from "./partition-state.js";
+import { SNAPSHOT_VERSION, rebuild, seenTuple, type LevelTuple, type OrderTuple, type SnapshotDoc } from "./snapshot.js";
+import { hashString } from "./string-hash.js";
+import type { MarketSpec, OrderStatus } from "./types.js";
+
+/** Resting-order fields a command can change, kept per order next to the (immutable-fielded) actor. */
+const RESTING = 5;
+
+/**
+ * A rollback checkpoint (ADR 0001) taken by the engine itself: the committed
+ * state copied into flat arrays, holding exactly what a snapshot would, in
+ * the same order. Encoding a snapshot instead (one small array per order,
+ * then msgpack with UTF-8 strings) cost six to eight times more, which at the
+ * journal bound was over a tenth of the engine's time. Restoring, which only a
+ * failing command needs, goes through the snapshot document and `rebuild`,
+ * so both paths rebuild state the same way.
+ *
+ * A resting order is kept as its actor plus the fields that can change
+ * (price, remaining, filled, status): the others are readonly. Account lists
+ * are kept as account names only: each list holds its account's resting
+ * orders in id order (AccountIndex checks it), so it is rebuilt from the
+ * book. Strings are immutable and kept by reference; the idempotency index is
+ * copied shallowly (its values are numbers or immutable outcomes).
+ */
+export class Checkpoint {
+  private header: [partition: number, seq: number, tradeSeq: number, lastInSeq: number, now: number] = [0, 0, 0, 0, 0];
+  private specs: MarketSpec[] = [];
+  /** Resting orders in book order: [actor, price, remaining, filled, status] each. */
+  private readonly resting: (OrderActor | number | string | undefined)[] = [];
+  private restingCount = 0;
+  /** Terminal orders, least recently used first. */
+  private readonly terminal = new OrderColumns(0);
+  private terminalCount = 0;
+  /** Per book side: level count, then price and order count per level. */
+  private readonly levels: number[] = [];
+  private levelsLength = 0;
+  private accountNames: string[] = [];
+  private readonly byCmd: IdempotencyIndex<IdempotencyEntry>;
+
+  constructor(s: PartitionState) {
+    this.byCmd = new IdempotencyIndex(s.byCmd.max);
+    this.capture(s);
+  }
+
+  /**
+   * Replaces this checkpoint with one of `s`, reusing its storage: the engine
+   * keeps one image and retakes it, so checkpoints allocate next to nothing.
+   */
+  capture(s: PartitionState): this {
+    this.header = [s.partition, s.seq, s.tradeSeq, s.lastInSeq, s.now];
+    this.restingCount = 0;
+    this.levelsLength = 0;
+    this.specs = [];
+    for (const b of s.markets.values()) {
+      this.specs.push({ ...b.rules.spec });
+      this.side(b.bids);
+      this.side(b.asks);
+    }
+    // Actors of orders that left the book since the last capture are not kept alive.
+    for (let i = RESTING * this.restingCount; i < this.resting.length; i++) this.resting[i] = undefined;
+    this.accountNames = s.accounts.names();
+    this.terminal.grow(s.terminal.size);
+    this.terminalCount = s.terminal.copyOldestFirst(this.terminal, 0);
+    this.byCmd.copyFrom(s.byCmd);
+    return this;
+  }
+
+  /** The checkpointed state, rebuilt (a new, independent PartitionState). */
+  restore(terminalOrdersMax: number, idempotencyMax: number): PartitionState {
+    return rebuild(this.document(), terminalOrdersMax, idempotencyMax);
+  }
+
+  /** The snapshot document of the checkpointed state: what `encodeSnapshot` would have packed. */
+  document(): SnapshotDoc {
+    const [partition, seq, tradeSeq, lastInSeq, now] = this.header;
+    const byAccount = new Map<string, number[]>(this.accountNames.map((a) => [a, []]));
+    let o = 0;
+    let l = 0;
+    const side = (): LevelTuple[] => {
+      const out: LevelTuple[] = [];
+      for (let n = this.levels[l++]!; n > 0; n--) {
+        const price = this.levels[l++]!;
+        const os: OrderTuple[] = [];
+        for (let c = this.levels[l++]!; c > 0; c--) {
+          const t = this.restingTuple(o++);
+          byAccount.get(t[2])!.push(t[0]);
+          os.push(t);
+        }
+        out.push([price, os]);
+      }
+      return out;
+    };
+    const markets = this.specs.map((spec): [MarketSpec, LevelTuple[], LevelTuple[]] => [{ ...spec }, side(), side()]);
+    const accounts = [...byAccount].map(([a, ids]): [string, number[]] => [a, ids.sort((x, y) => x - y)]);
+    const terminal: OrderTuple[] = [];
+    for (let i = 0; i < this.terminalCount; i++) terminal.push(this.terminal.tuple(i));
+    const seen = this.byCmd.finishedKeys().map((k) => seenTuple(k, outcomeOfEntry(this.byCmd.get(k, hashString(k))!)));
+    return { v: SNAPSHOT_VERSION, partition, seq, tradeSeq, lastInSeq, now, markets, accounts, terminal, seen };
+  }
+
+  private side(side: BookSide): void {
+    const lv = this.levels;
+    const r = this.resting;
+    lv[this.levelsLength++] = side.depth;
+    for (const lvl of side.bestFirst()) {
+      lv[this.levelsLength++] = lvl.price;
+      lv[this.levelsLength++] = lvl.count;
+      for (let o = lvl.head; o; o = o.next) {
+        const b = RESTING * this.restingCount++;
+        r[b] = o;
+        r[b + 1] = o.price;
+        r[b + 2] = o.remaining;
+        r[b + 3] = o.filled;
+        r[b + 4] = o.status;
+      }
+    }
+  }
+
+  private restingTuple(i: number): OrderTuple {
+    const r = this.resting;
+    const b = RESTING * i;
+    const o = r[b] as OrderActor;
+    return [
+      o.id, o.cmdId, o.account, o.market, o.isBuy ? 1 : 0, o.orderType, o.tif, o.stp, o.postOnly ? 1 : 0,
+      o.expireAt, r[b + 1] as number, r[b + 2] as number, r[b + 3] as number, r[b + 4] as OrderStatus,
+    ];
+  }
+}
