@@ -37,7 +37,6 @@ export const nodeOptions = [
   { name: "test-poison-prefix", argument: "PREFIX", description: "TEST ONLY: commands whose cmdId starts with PREFIX make their handler throw" },
   { name: "test-no-fencing", description: "TEST ONLY: publish output without the expected-sequence fence" },
   { name: "test-no-suppression", description: "TEST ONLY: republish already durable output after a takeover" },
-  { name: "test-no-idempotency", description: "TEST ONLY: skip cmdId de-duplication" },
 ] as const satisfies readonly OptionSpec[];
 
 export const nodeCommand = leafCommand({
@@ -70,7 +69,6 @@ export function nodeConfigInput(o: Parsed<typeof nodeOptions>): NodeConfigInput 
       ...(o["test-poison-prefix"] ? { poisonCmdIdPrefix: o["test-poison-prefix"] } : {}),
       ...(o["test-no-fencing"] ? { noOutputFencing: true } : {}),
       ...(o["test-no-suppression"] ? { noOutputSuppression: true } : {}),
-      ...(o["test-no-idempotency"] ? { noIdempotency: true } : {}),
     },
   };
 }
