@@ -18,6 +18,7 @@ import { fileURLToPath } from "node:url";
 import { setTimeout as sleep } from "node:timers/promises";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { rejects } from "./support/assert-rejects.js";
 import { decodeCommand, encodeCommand, type EngineEvent, type PlaceCommand } from "@bourse/engine";
 import { BourseClient } from "../src/client/bourse-client.js";
 import type { CommandReport } from "../src/client/outcomes.js";
@@ -86,17 +87,6 @@ async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 
 
 const ofType = <T extends EngineEvent["type"]>(w: Watched, type: T) => w.events.map((x) => x.e).filter((e): e is Extract<EngineEvent, { type: T }> => e.type === type);
 
-async function rejects<E extends Error>(p: Promise<unknown>, type: new (...a: never[]) => E, check: (e: E) => void = () => {}): Promise<E> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, type, `expected ${type.name}, got ${String(e)}`);
-    check(e as E);
-    return e as E;
-  }
-  assert.unreachable(`expected a ${type.name}, but it resolved`);
-  throw new Error("unreachable");
-}
 
 function bourse(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {

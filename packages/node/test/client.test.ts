@@ -10,6 +10,7 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { rejects } from "./support/assert-rejects.js";
 import { connect, TimeoutError, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { decodeCommand } from "@bourse/engine";
@@ -57,17 +58,6 @@ async function client(account: string, opts: { timeoutMs?: number; queryTimeoutM
   return c;
 }
 
-async function rejects<E extends Error>(p: Promise<unknown>, type: new (...a: never[]) => E, check: (e: E) => void = () => {}): Promise<E> {
-  try {
-    await p;
-  } catch (e) {
-    assert.instance(e, type, `expected ${type.name}, got ${String(e)}`);
-    check(e as E);
-    return e as E;
-  }
-  assert.unreachable(`expected a ${type.name}, but it resolved`);
-  throw new Error("unreachable");
-}
 
 // ------------------------------------------------------------------ validation
 
