@@ -74,6 +74,10 @@ export class PartitionEngine {
   get restingOrders(): number {
     return this.state.orders.size;
   }
+  /** Log time at which the next GTD order expires, if any rests: the node sends a `tick` then. */
+  get nextExpiry(): number | undefined {
+    return this.state.expiry.peek()?.expireAt;
+  }
 
   /** Applies one command from the log. `inSeq` must increase; `ts` is its log time (ms). */
   apply(cmd: Command, inSeq: number, ts: number): EngineEvent[] {

@@ -144,6 +144,16 @@ test("malformed payloads published straight to the stream are rejected with reas
   assert.ok(codes.includes("spoof:invalid_value"), codes.join(","));
 });
 
+test("a GTD order expires by log time although nothing else reaches its partition", async () => {
+  const m = MARKETS[2]!;
+  const expireAt = Date.now() + 800;
+  await pub.send({ kind: "place", cmdId: "gtd-1", account: "a3", market: m, side: "buy", type: "limit", price: 900, qty: 1, tif: "GTD", expireAt }, m);
+  await until("the expiry", async () => (await outputEvents()).some((e) => e.type === "expired" && e.market === m), 5_000);
+  const expired = (await outputEvents()).find((e) => e.type === "expired" && e.market === m)!;
+  assert.ok(expired.ts >= expireAt, `expired at log time ${expired.ts}, not before ${expireAt}`);
+  await settleAndCheck();
+});
+
 test("SIGSTOP until the partitions move, then SIGCONT: the paused node is fenced and none of its output is accepted", async () => {
   const victim = nodes.get("n1")!;
   const others = ["n2", "n3"].map((id) => nodes.get(id)!);

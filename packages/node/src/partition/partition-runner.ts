@@ -1,13 +1,16 @@
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/transport-node";
-import { PartitionEngine, type FaultHook } from "@bourse/engine";
+import { PartitionEngine, encodeCommand, type FaultHook } from "@bourse/engine";
 import { STREAM_IN, subjects } from "../protocol.js";
-import { intake } from "./command-intake.js";
+import { NO_MARKET_TOKEN, intake } from "./command-intake.js";
 import type { Log, PartitionDeps, PartitionTuning } from "./deps.js";
 import { OutputPublisher } from "./output-publisher.js";
 import { readOutputPosition } from "./output-position.js";
 import { serveQueries } from "./query-service.js";
 import { loadSnapshot, saveSnapshot } from "./snapshot-store.js";
+
+/** Period of the runner's housekeeping timer (snapshot due? GTD tick due?). */
+const TIMER_MS = 100;
 
 export type RunnerState = "recovering" | "serving" | "stopping" | "stopped" | "failed";
 
@@ -35,6 +38,7 @@ export class PartitionRunner {
   private failure: Error | null = null;
   private commandsSinceSnapshot = 0;
   private backlogAtStart = 0;
+  private tickInFlight = false;
   private replayed = 0;
   private lastSnapshotAt = performance.now();
   private snapshotting: Promise<void> | null = null;
@@ -68,7 +72,10 @@ export class PartitionRunner {
     // above zero on the last message; see nats-io/nats-server#5367.)
     this.backlogAtStart = (await consumer.info()).num_pending;
     if (this.backlogAtStart === 0) this.markServing();
-    this.snapshotTimer = setInterval(() => this.maybeSnapshot(), Math.max(50, this.tuning.snapshotMsEvery / 4));
+    this.snapshotTimer = setInterval(() => {
+      this.maybeSnapshot();
+      this.maybeTick();
+    }, TIMER_MS);
     this.snapshotTimer.unref();
     if (this.stopRequested) return this.finish();
     this.messages = await consumer.consume({ max_messages: 2_000 });
@@ -139,6 +146,26 @@ export class PartitionRunner {
     this.commandsSinceSnapshot++;
     if (this.state === "recovering" && (m.info.pending === 0 || ++this.replayed >= this.backlogAtStart)) this.markServing();
     if (this.commandsSinceSnapshot >= this.tuning.snapshotCommandsEvery) this.maybeSnapshot();
+  }
+
+  /**
+   * GTD orders expire by log time, so a partition with nothing to do would keep them
+   * forever: when one is due by the wall clock, append a `tick` to the partition's
+   * log. Its id is derived from the last input applied, so JetStream drops the
+   * copies other writers or retries send for the same point.
+   */
+  private maybeTick(): void {
+    const due = this.engine?.nextExpiry;
+    if (this.state !== "serving" || due === undefined || due > Date.now() || this.tickInFlight) return;
+    const cmdId = `tick-${this.p}-${this.engine.lastInSeq}`;
+    const cmd = { kind: "tick", cmdId, account: this.deps.nodeId } as const;
+    this.tickInFlight = true;
+    this.deps.js
+      .publish(subjects.in(this.p, NO_MARKET_TOKEN, this.deps.nodeId), encodeCommand(cmd), { msgID: cmdId })
+      .catch((e: unknown) => this.log.warn({ err: e }, "tick publish failed; retrying"))
+      .finally(() => {
+        this.tickInFlight = false;
+      });
   }
 
   private markServing(): void {
