@@ -123,6 +123,10 @@ export class PartitionEngine {
     return { bids: take(book.bids), asks: take(book.asks) };
   }
 
+  hasMarket(market: string): boolean {
+    return this.state.markets.has(market);
+  }
+
   markets(): string[] {
     return [...this.state.markets.keys()];
   }

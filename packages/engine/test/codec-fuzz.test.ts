@@ -6,6 +6,7 @@ import { decodeCommand, encodeCommand, validateCommand, type DecodeResult } from
 import { limits } from "../src/limits.js";
 import { MARKET_STATES, ORDER_TYPES, SIDES, STP_MODES, TIFS } from "../src/types.js";
 import type { AnyCommand, CommandKind, RejectCode } from "../src/types.js";
+import { REQUIRED } from "./support/required-fields.js";
 
 // An independent description of the wire format (the oracle), deliberately not read from command-schema.ts.
 
@@ -30,15 +31,6 @@ const RULES: Readonly<Record<string, Rule>> = {
   bandBps: { t: "int", min: 1, max: limits.bandBpsMax },
 };
 
-const REQUIRED: Readonly<Record<CommandKind, readonly string[]>> = {
-  place: ["kind", "cmdId", "account", "market", "side", "type", "qty"],
-  cancel: ["kind", "cmdId", "account", "market", "orderId"],
-  amend: ["kind", "cmdId", "account", "market", "orderId"],
-  cancelAll: ["kind", "cmdId", "account"],
-  market: ["kind", "cmdId", "account", "symbol", "tickSize", "lotSize", "minQty", "maxQty", "refPrice", "bandBps"],
-  tick: ["kind", "cmdId", "account"],
-  query: ["kind", "cmdId", "account", "market", "orderId"],
-};
 const OPTIONAL: Readonly<Record<CommandKind, readonly string[]>> = {
   place: ["price", "tif", "expireAt", "postOnly", "stp", "protectionPrice"],
   cancel: [], amend: ["price", "qty"], cancelAll: ["market"], market: ["state"], tick: [], query: [],
@@ -216,7 +208,7 @@ test("a deleted required field gives missing_field; a deleted optional one is fi
       delete rest[field];
       const kind = cmd["kind"] as CommandKind;
       const amendEmpty = kind === "amend" && !("price" in rest) && !("qty" in rest);
-      const want = REQUIRED[kind].includes(field) || amendEmpty ? "missing_field" : "ok";
+      const want = (REQUIRED[kind] as readonly string[]).includes(field) || amendEmpty ? "missing_field" : "ok";
       const r = validateCommand(rest);
       assert.is(codeOf(r), want, `${kind} without ${field}`);
       if (!r.ok) assert.ok(r.message.includes(field === "kind" ? "kind" : amendEmpty ? "price or qty" : field), r.message);

@@ -5,8 +5,8 @@ import { decodeCommand, decodeEvents, encodeCommand, encodeEvents, validateComma
 import { COMMAND_KINDS, COMMAND_SCHEMAS } from "../src/command-schema.js";
 import { limits } from "../src/limits.js";
 import type { AnyCommand, CommandKind, EngineEvent, MarketSpec, RejectCode } from "../src/types.js";
+import { REQUIRED, type CommandOf } from "./support/required-fields.js";
 
-type CommandOf<K extends CommandKind> = Extract<AnyCommand, { kind: K }>;
 
 /** Every key of every command type, in types.ts order; the compiler checks it is complete and exact. */
 const KEYS: { [K in CommandKind]: { [F in keyof CommandOf<K>]-?: true } } = {
@@ -42,15 +42,6 @@ const SAMPLES: { [K in CommandKind]: CommandOf<K> } = {
   query: { kind: "query", cmdId: "c-query", account: "acc-1", market: "BTC-EUR", orderId: 7 },
 };
 
-const REQUIRED: { [K in CommandKind]: readonly (keyof CommandOf<K>)[] } = {
-  place: ["kind", "cmdId", "account", "market", "side", "type", "qty"],
-  cancel: ["kind", "cmdId", "account", "market", "orderId"],
-  amend: ["kind", "cmdId", "account", "market", "orderId"],
-  cancelAll: ["kind", "cmdId", "account"],
-  market: ["kind", "cmdId", "account", "symbol", "tickSize", "lotSize", "minQty", "maxQty", "refPrice", "bandBps"],
-  tick: ["kind", "cmdId", "account"],
-  query: ["kind", "cmdId", "account", "market", "orderId"],
-};
 
 const utf8 = new TextEncoder();
 const json = (v: unknown): Uint8Array => utf8.encode(JSON.stringify(v));

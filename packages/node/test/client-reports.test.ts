@@ -18,7 +18,8 @@ import { BourseClient } from "../src/client/bourse-client.js";
 import type { BourseClientError } from "../src/client/errors.js";
 import type { ReportMeta } from "../src/client/report-stream.js";
 import { partitionOf } from "../src/partitioning.js";
-import { STREAM_IN, STREAM_OUT, subjects } from "../src/protocol.js";
+import { STREAM_OUT } from "../src/protocol.js";
+import { provisionForTest } from "./support/provisioned.js";
 import { startNatsServer, type NatsServerHandle } from "./support/nats-server.js";
 import { FakeNode, FakeOutput, acceptEverything, type EventBody } from "./support/fake-node.js";
 
@@ -38,9 +39,7 @@ const clients: BourseClient[] = [];
 test.before(async () => {
   server = await startNatsServer();
   nc = await connect({ servers: server.url });
-  const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: STREAM_IN, subjects: [subjects.inAll] });
-  await jsm.streams.add({ name: STREAM_OUT, subjects: [subjects.outAll] });
+  await provisionForTest(nc, 8);
 });
 
 test.after(async () => {

@@ -42,6 +42,7 @@ test.before(async () => {
   nc = await connect({ servers: server.url });
   js = jetstream(nc);
   jsm = await jetstreamManager(nc);
+  // Only the two streams, not provision(): a test below needs a server without the cluster config.
   await jsm.streams.add({ name: STREAM_IN, subjects: [subjects.inAll], duplicate_window: 60_000_000_000 });
   await jsm.streams.add({ name: STREAM_OUT, subjects: [subjects.outAll] });
 });

@@ -2,12 +2,12 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { Objm } from "@nats-io/obj";
 import { decodeEvents, encodeCommand, type AnyCommand, type EngineEvent } from "@bourse/engine";
 import { PartitionRunner } from "../src/partition/partition-runner.js";
 import { nullObserver, type Log, type PartitionDeps, type PartitionTuning } from "../src/partition/deps.js";
 import { partitionOf } from "../src/partitioning.js";
-import { OBJ_SNAPSHOTS, STREAM_IN, STREAM_OUT, subjects } from "../src/protocol.js";
+import { STREAM_OUT, subjects } from "../src/protocol.js";
+import { provisionForTest } from "./support/provisioned.js";
 import { startNatsServer, type NatsServerHandle } from "./support/nats-server.js";
 
 const P = 4;
@@ -31,9 +31,7 @@ test.before(async () => {
   nc = await connect({ servers: server.url });
   js = jetstream(nc);
   jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: STREAM_IN, subjects: [subjects.inAll] });
-  await jsm.streams.add({ name: STREAM_OUT, subjects: [subjects.outAll] });
-  const snapshots = await new Objm(nc).create(OBJ_SNAPSHOTS);
+  const { snapshots } = await provisionForTest(nc, P);
   deps = { nc, js, jsm, snapshots, log: quiet, observer: nullObserver, nodeId: "test-node" };
 });
 

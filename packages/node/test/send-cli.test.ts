@@ -9,7 +9,8 @@ import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
-import { STREAM_IN, STREAM_OUT, subjects } from "../src/protocol.js";
+import { STREAM_IN } from "../src/protocol.js";
+import { provisionForTest } from "./support/provisioned.js";
 import { startNatsServer, type NatsServerHandle } from "./support/nats-server.js";
 
 const BIN = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
@@ -20,9 +21,7 @@ let nc: NatsConnection;
 test.before(async () => {
   server = await startNatsServer();
   nc = await connect({ servers: server.url });
-  const jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: STREAM_IN, subjects: [subjects.inAll] });
-  await jsm.streams.add({ name: STREAM_OUT, subjects: [subjects.outAll] });
+  await provisionForTest(nc, 8);
 });
 
 test.after(async () => {

@@ -34,7 +34,7 @@ function answer(msg: Msg, engine: PartitionEngine): unknown {
   if (q["kind"] !== "query") return { ok: false, code: "unknown_kind", message: "kind must be query or depth" };
   const orderId = q["orderId"];
   if (typeof orderId !== "number" || !Number.isSafeInteger(orderId)) return { ok: false, code: "invalid_type", message: "orderId must be an integer" };
-  if (!engine.markets().includes(market)) return { ok: false, code: "unknown_market", message: `market ${market} does not exist in this partition` };
+  if (!engine.hasMarket(market)) return { ok: false, code: "unknown_market", message: `market ${market} does not exist in this partition` };
   const order = engine.query(market, orderId);
   if (order && typeof q["account"] === "string" && q["account"] !== order.account)
     return { ok: false, code: "not_owner", message: `order ${orderId} belongs to another account` };
