@@ -6,7 +6,7 @@ import { diff, partitionsOf } from "../src/assignment.js";
 import { AgreementError, AssignmentAgreement, type AssignmentTable, type UpdateResult } from "../src/assignment-agreement.js";
 import { Membership } from "../src/membership.js";
 import { ASSIGNMENT_KEY, KV_LEASES, KV_MEMBERS } from "../src/protocol.js";
-import { startNatsServer } from "./support/nats-server.js";
+import { startNatsServer } from "../src/local/nats-server.js";
 
 const P = 64;
 const HEARTBEAT_MS = 100;

@@ -20,7 +20,7 @@ import type { ReportMeta } from "../src/client/report-stream.js";
 import { partitionOf } from "../src/partitioning.js";
 import { STREAM_OUT } from "../src/protocol.js";
 import { provisionForTest } from "./support/provisioned.js";
-import { startNatsServer, type NatsServerHandle } from "./support/nats-server.js";
+import { startNatsServer, type NatsServerHandle } from "../src/local/nats-server.js";
 import { FakeNode, FakeOutput, acceptEverything, type EventBody } from "./support/fake-node.js";
 
 const P = 8;

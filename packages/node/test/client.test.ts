@@ -25,7 +25,7 @@ import {
 import { publishCommand, type JsPublisher, type PublishPolicy } from "../src/client/publish.js";
 import { partitionOf } from "../src/partitioning.js";
 import { CLUSTER_CONFIG_KEY, KV_CLUSTER, STREAM_IN, STREAM_OUT, headers, subjects } from "../src/protocol.js";
-import { startNatsServer, type NatsServerHandle } from "./support/nats-server.js";
+import { startNatsServer, type NatsServerHandle } from "../src/local/nats-server.js";
 
 const P = 8;
 const MARKET = "SKU-1";

@@ -17,8 +17,8 @@ import { readStream } from "../src/verify/durable-log.js";
 import { partitionOf } from "../src/partitioning.js";
 import { Kvm } from "@nats-io/kv";
 import { ASSIGNMENT_KEY, KV_LEASES, STREAM_DLQ, STREAM_IN, STREAM_OUT, headers, subjects } from "../src/protocol.js";
-import { startNatsServer, type NatsServerHandle } from "./support/nats-server.js";
-import { NodeProcess } from "./support/node-process.js";
+import { startNatsServer, type NatsServerHandle } from "../src/local/nats-server.js";
+import { NodeProcess } from "../src/local/node-process.js";
 import { Publisher, workload } from "./support/load.js";
 
 const P = 8;

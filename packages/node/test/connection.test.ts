@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { AuthConfig } from "../src/config.js";
 import { ConnectionMonitor, NatsConnectError, connectNats, connectionOptions, type ConnectionState } from "../src/connection.js";
-import { startNatsServer, type NatsServerHandle } from "./support/nats-server.js";
+import { startNatsServer, type NatsServerHandle } from "../src/local/nats-server.js";
 
 const run = promisify(execFile);
 

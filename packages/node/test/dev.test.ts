@@ -19,8 +19,8 @@ import { isOurs, PID_FILE, type PidRecord } from "../src/dev/pid-file.js";
 import { isAlive } from "../src/dev/processes.js";
 import { STREAM_OUT, subjects } from "../src/protocol.js";
 import { readStream } from "../src/verify/durable-log.js";
-import { startNatsServer } from "./support/nats-server.js";
-import { trackChild, untrackChild } from "./support/reaper.js";
+import { startNatsServer } from "../src/local/nats-server.js";
+import { trackChild, untrackChild } from "../src/local/reaper.js";
 
 const BIN = fileURLToPath(new URL("../../bin/bourse.js", import.meta.url));
 /** A run must end within this long of its --duration (start-up and shutdown included). */

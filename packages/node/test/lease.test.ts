@@ -4,7 +4,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KV } from "@nats-io/kv";
 import { LeaseError, LeaseLostError, PartitionLeases, leaseKey, type LeaseLoss } from "../src/lease.js";
 import { KV_LEASES } from "../src/protocol.js";
-import { startNatsServer } from "./support/nats-server.js";
+import { startNatsServer } from "../src/local/nats-server.js";
 
 /** One server, two connections, the leases bucket; always torn down. */
 async function withLeases(fn: (kvs: [KV, KV]) => Promise<void>): Promise<void> {

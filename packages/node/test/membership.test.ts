@@ -6,7 +6,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Membership, MembershipError, type Logger } from "../src/membership.js";
 import { KV_MEMBERS } from "../src/protocol.js";
-import { startNatsServer, type NatsServerHandle } from "./support/nats-server.js";
+import { startNatsServer, type NatsServerHandle } from "../src/local/nats-server.js";
 
 const HEARTBEAT_MS = 100;
 const TIMEOUT_MS = 600;

@@ -6,7 +6,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { NatsFixtureError, startNatsCluster, startNatsServer } from "./support/nats-server.js";
+import { NatsFixtureError, startNatsCluster, startNatsServer } from "../src/local/nats-server.js";
 
 const SHARED_SERVER_PORT = 4222;
 
@@ -128,7 +128,7 @@ test("a server that cannot start fails fast with its log", async () => {
 });
 
 test("leftover servers and temp dirs are reaped when the process exits", async () => {
-  const url = new URL("./support/nats-server.js", import.meta.url).href;
+  const url = new URL("../src/local/nats-server.js", import.meta.url).href;
   const script = `
     const { startNatsServer } = await import(${JSON.stringify(url)});
     const s = await startNatsServer();

@@ -8,7 +8,7 @@ import { nullObserver, type Log, type PartitionDeps, type PartitionTuning } from
 import { partitionOf } from "../src/partitioning.js";
 import { STREAM_OUT, subjects } from "../src/protocol.js";
 import { provisionForTest } from "./support/provisioned.js";
-import { startNatsServer, type NatsServerHandle } from "./support/nats-server.js";
+import { startNatsServer, type NatsServerHandle } from "../src/local/nats-server.js";
 
 const P = 4;
 const MARKET = "SKU-1";

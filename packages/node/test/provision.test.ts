@@ -5,7 +5,7 @@ import { DiscardPolicy, StorageType, jetstreamManager, type JetStreamManager } f
 import { resolveConfig, type NodeConfigInput } from "../src/config.js";
 import { ClusterConfigMismatchError, ProvisionError, provision, readClusterConfig, subjectCovers } from "../src/provision.js";
 import { KV_CLUSTER, KV_LEASES, KV_MEMBERS, OBJ_SNAPSHOTS, STREAM_DLQ, STREAM_IN, STREAM_OUT, subjects } from "../src/protocol.js";
-import { startNatsCluster, startNatsServer, type NatsServerHandle } from "./support/nats-server.js";
+import { startNatsCluster, startNatsServer, type NatsServerHandle } from "../src/local/nats-server.js";
 
 const ALL_STREAMS = [STREAM_IN, STREAM_OUT, STREAM_DLQ, `KV_${KV_MEMBERS}`, `KV_${KV_LEASES}`, `KV_${KV_CLUSTER}`, `OBJ_${OBJ_SNAPSHOTS}`];
 

@@ -11,7 +11,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { STREAM_IN } from "../src/protocol.js";
 import { provisionForTest } from "./support/provisioned.js";
-import { startNatsServer, type NatsServerHandle } from "./support/nats-server.js";
+import { startNatsServer, type NatsServerHandle } from "../src/local/nats-server.js";
 
 const BIN = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
 

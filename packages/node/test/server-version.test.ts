@@ -2,7 +2,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect } from "@nats-io/transport-node";
 import { checkConnectedServer, checkServerVersion, compareVersions, parseServerVersion } from "../src/server-version.js";
-import { startNatsServer } from "./support/nats-server.js";
+import { startNatsServer } from "../src/local/nats-server.js";
 
 const codes = (v: string): string[] => checkServerVersion(v).map((w) => w.code);
 

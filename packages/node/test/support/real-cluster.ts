@@ -22,8 +22,8 @@ import { concerns } from "../../src/client/wire.js";
 import { partitionOf } from "../../src/partitioning.js";
 import { ASSIGNMENT_KEY, KV_LEASES, STREAM_IN, STREAM_OUT, headers, subjects } from "../../src/protocol.js";
 import { readStream } from "../../src/verify/durable-log.js";
-import { startNatsServer, type NatsServerHandle } from "./nats-server.js";
-import { NodeProcess } from "./node-process.js";
+import { startNatsServer, type NatsServerHandle } from "../../src/local/nats-server.js";
+import { NodeProcess } from "../../src/local/node-process.js";
 
 export const ADMIN_ACCOUNT = "admin";
 
