@@ -11,9 +11,9 @@ import type { Command } from "./types.js";
  * Delivers one command to the actors that own it. Log time first expires due
  * GTD orders; a repeated cmdId restates its original outcome and does nothing.
  */
-export function dispatch(rt: Runtime, c: Command, adminAccount: string, hook?: FaultHook, attempt = 0): void {
+export function dispatch(rt: Runtime, c: Command, adminAccount: string, hook?: FaultHook, attempt = 0, idempotent = true): void {
   expireDue(rt);
-  const prior = rt.state.outcomeOf(c.cmdId);
+  const prior = idempotent ? rt.state.outcomeOf(c.cmdId) : undefined;
   if (prior) return rt.duplicate(c, prior);
   hook?.("before", c.cmdId, attempt);
   handle(rt, c, adminAccount);

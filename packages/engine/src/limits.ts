@@ -29,6 +29,11 @@ export interface EngineOptions {
   marketData: boolean;
   /** Test-only fault hook, called around each handler; throwing simulates a bug. */
   faultHook?: FaultHook;
+  /**
+   * Test-only: skip the idempotency check, so a repeated cmdId is applied again.
+   * Breaks a guarantee on purpose, to prove the simulation's checker catches it.
+   */
+  testNoIdempotency?: boolean;
 }
 
 export type FaultHook = (phase: "before" | "after", cmdId: string, attempt: number) => void;

@@ -171,7 +171,7 @@ export class PartitionEngine {
     const rt = this.rt;
     const hook = attempt > 0 ? this.options.faultHook : undefined;
     rt.begin(inSeq, ts);
-    dispatch(rt, cmd, this.adminAccount, hook, attempt);
+    dispatch(rt, cmd, this.adminAccount, hook, attempt, this.options.testNoIdempotency !== true);
     rt.end();
     return this.commit(inSeq);
   }

@@ -16,6 +16,14 @@ test("a repeated cmdId has no second effect and restates the original outcome", 
   assert.equal((h.send(bad)[0] as DuplicateEvent).original.code, "price_out_of_band");
 });
 
+test("the testNoIdempotency switch applies a repeated cmdId again (a broken build for the simulation)", () => {
+  const h = new Harness({ testNoIdempotency: true });
+  const cmd = { kind: "place", cmdId: "twice", account: "a", market: "M", side: "buy", type: "limit", price: 100, qty: 5, tif: "GTC" } as const;
+  h.send(cmd);
+  assert.equal(h.send(cmd).map((e) => e.type), ["accepted"]);
+  assert.is(h.engine.restingOrders, 2);
+});
+
 test("terminal orders stay resident up to the bound, then are passivated; memory stays bounded", () => {
   const h = new Harness({ terminalOrdersMax: 100, idempotencyMax: 500, checkpointCommandsMax: 1000 });
   let first = 0;

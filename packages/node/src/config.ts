@@ -35,7 +35,7 @@ export interface TestSwitches {
   noOutputFencing?: boolean;
   /** On recovery, republish output that is already in BOURSE_OUT. */
   noOutputSuppression?: boolean;
-  /** Skip cmdId de-duplication. Not implemented yet (the crash-simulation issue adds it): refused. */
+  /** Apply a repeated cmdId again instead of restating its outcome (engine option testNoIdempotency). */
   noIdempotency?: boolean;
   /** Commands whose cmdId starts with this prefix make their handler throw. */
   poisonCmdIdPrefix?: string;
@@ -249,7 +249,6 @@ function validateSwitches(cfg: NodeConfig): void {
   if (s.poisonCmdIdPrefix !== undefined && (typeof s.poisonCmdIdPrefix !== "string" || s.poisonCmdIdPrefix.length === 0)) {
     throw new ConfigError("testSwitches.poisonCmdIdPrefix", "must be a non-empty string when set");
   }
-  if (s.noIdempotency === true) throw new ConfigError("testSwitches.noIdempotency", "is not implemented yet; it would silently do nothing");
   if (!cfg.production) return;
   const on = activeTestSwitches(s);
   if (on.length > 0) {

@@ -6,7 +6,5 @@ export { BourseNode } from "./bourse-node.js";
 export { resolveConfig, validateConfig, defaultNodeConfig, ConfigError, isConfigError, type NodeConfig, type NodeConfigInput } from "./config.js";
 export { provision, readClusterConfig, ProvisionError, ClusterConfigMismatchError, type ClusterHandles, type ClusterConfig } from "./provision.js";
 export { connectNats, NatsConnectError } from "./connection.js";
-export { checkCluster, type ClusterReport } from "./verify/cluster-check.js";
-export { checkPartition, type Violation, type PartitionReport } from "./verify/check-partition.js";
-export { readStream, type LogEntry } from "./verify/durable-log.js";
+export * from "./verify/index.js";
 export * from "./client/index.js";

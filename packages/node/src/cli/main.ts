@@ -19,19 +19,18 @@ import {
   type Command,
 } from "./options.js";
 
-/** Every command, in the order help lists them. Planned: sim, status, verify. */
+/** Every command, in the order help lists them. Planned: status, verify (sim comes from @bourse/sim). */
 export const commands: readonly Command[] = [devCommand, nodeCommand, bench, send];
 
-export const root: Command = {
-  name: "bourse",
-  summary: "Bourse: an actor-model order engine on NATS JetStream",
-  subcommands: commands,
-};
+/** The command tree: these commands, then `extra` (packages that build on the node add theirs: `bourse sim`). */
+export function rootCommand(extra: readonly Command[] = []): Command {
+  return { name: "bourse", summary: "Bourse: an actor-model order engine on NATS JetStream", subcommands: [...commands, ...extra] };
+}
 
 /** Runs the CLI on `argv` (without node and the script); resolves with the exit code. */
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(argv: readonly string[], extra: readonly Command[] = []): Promise<number> {
   try {
-    return await dispatch(argv);
+    return await dispatch(rootCommand(extra), argv);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`bourse: ${e.message}\n`);
@@ -42,13 +41,13 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-async function dispatch(argv: readonly string[]): Promise<number> {
+async function dispatch(root: Command, argv: readonly string[]): Promise<number> {
   let node = root;
   let path = root.name;
   let i = 0;
   while (node.subcommands !== undefined) {
     const word = argv[i];
-    if (word === undefined || word.startsWith("-")) return groupFlags(node, path, argv.slice(i));
+    if (word === undefined || word.startsWith("-")) return groupFlags(root, node, path, argv.slice(i));
     const next = node.subcommands.find((c) => c.name === word);
     if (next === undefined) {
       const known = node.subcommands.map((c) => c.name).join(", ");
@@ -68,7 +67,7 @@ async function dispatch(argv: readonly string[]): Promise<number> {
 }
 
 /** A group given flags or nothing: --help (at the top also --help --markdown), else a usage error. */
-function groupFlags(node: Command, path: string, argv: readonly string[]): number {
+function groupFlags(root: Command, node: Command, path: string, argv: readonly string[]): number {
   const options = node === root ? globalOptions : [];
   const values = parseOptions(path, options, argv) as { help: boolean; markdown?: boolean };
   if (values.markdown === true && !values.help) throw new UsageError(`--markdown only goes with --help (see ${path} --help)`);

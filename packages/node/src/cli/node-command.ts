@@ -6,6 +6,7 @@ import { BourseNode } from "../bourse-node.js";
 import { isConfigError, resolveConfig, type NodeConfigInput } from "../config.js";
 import { isNatsConnectError } from "../connection.js";
 import { isProvisionError } from "../provision.js";
+import { authConfig, failureTimeoutOption, natsAuthOptions, natsOption, serverList } from "./cluster-options.js";
 import { exitCodes, leafCommand, positiveInt, UsageError, type OptionSpec, type Parsed } from "./options.js";
 
 const port = (raw: string, flag: string): number => {
@@ -15,20 +16,14 @@ const port = (raw: string, flag: string): number => {
 };
 
 export const nodeOptions = [
-  { name: "nats", argument: "URL[,URL...]", description: "NATS server URLs", default: "nats://127.0.0.1:4222" },
+  natsOption,
   { name: "id", argument: "NAME", description: "Member id, unique in the cluster (letters, digits, - and _)" },
   { name: "partitions", argument: "P", description: "Partition count; must match the cluster's", default: 64, parse: positiveInt(4096) },
   { name: "http-port", argument: "PORT", description: "Port of /metrics, /healthz and /readyz (0: any free port)", default: 9464, parse: port },
   { name: "replicas", argument: "R", description: "Replicas of streams, buckets and the snapshot store", default: 1, parse: positiveInt(5) },
-  { name: "user", argument: "USER", description: "NATS user" },
-  { name: "password", argument: "PASS", description: "NATS password (prefer BOURSE_NATS_PASSWORD)" },
-  { name: "token", argument: "TOKEN", description: "NATS token (prefer BOURSE_NATS_TOKEN)" },
-  { name: "creds", argument: "FILE", description: "NATS credentials file (JWT + nkey seed)" },
-  { name: "tls-ca", argument: "FILE", description: "CA certificate to verify the servers" },
-  { name: "tls-cert", argument: "FILE", description: "Client certificate (mutual TLS)" },
-  { name: "tls-key", argument: "FILE", description: "Client key (mutual TLS)" },
+  ...natsAuthOptions,
   { name: "heartbeat-ms", argument: "MS", description: "Membership heartbeat interval", default: 100, parse: positiveInt(60_000) },
-  { name: "failure-timeout-ms", argument: "MS", description: "A member silent this long is considered failed", default: 600, parse: positiveInt(600_000) },
+  failureTimeoutOption,
   { name: "snapshot-commands", argument: "N", description: "Snapshot a partition after this many commands", default: 10_000, parse: positiveInt(100_000_000) },
   { name: "snapshot-ms", argument: "MS", description: "... or after this long", default: 5_000, parse: positiveInt(3_600_000) },
   { name: "batch-events", argument: "N", description: "Events per durable output batch at most", default: 1_000, parse: positiveInt(1_000_000) },
@@ -37,6 +32,7 @@ export const nodeOptions = [
   { name: "test-poison-prefix", argument: "PREFIX", description: "TEST ONLY: commands whose cmdId starts with PREFIX make their handler throw" },
   { name: "test-no-fencing", description: "TEST ONLY: publish output without the expected-sequence fence" },
   { name: "test-no-suppression", description: "TEST ONLY: republish already durable output after a takeover" },
+  { name: "test-no-idempotency", description: "TEST ONLY: apply a repeated cmdId again instead of restating its outcome" },
 ] as const satisfies readonly OptionSpec[];
 
 export const nodeCommand = leafCommand({
@@ -48,16 +44,13 @@ export const nodeCommand = leafCommand({
 
 export function nodeConfigInput(o: Parsed<typeof nodeOptions>): NodeConfigInput {
   if (o.id === undefined) throw new UsageError("--id is required: a member id unique in the cluster, e.g. --id node-1");
-  const pass = o.password ?? process.env["BOURSE_NATS_PASSWORD"];
-  const token = o.token ?? process.env["BOURSE_NATS_TOKEN"];
-  const tls = o["tls-ca"] || o["tls-cert"] || o["tls-key"] ? { caFile: o["tls-ca"], certFile: o["tls-cert"], keyFile: o["tls-key"] } : undefined;
   return {
     id: o.id,
-    servers: o.nats.split(",").map((s) => s.trim()).filter((s) => s !== ""),
+    servers: serverList(o.nats),
     partitions: o.partitions,
     httpPort: o["http-port"],
     replicas: o.replicas,
-    auth: { user: o.user, pass, token, credsFile: o.creds, ...(tls ? { tls } : {}) },
+    auth: authConfig(o),
     heartbeatMsInterval: o["heartbeat-ms"],
     failureMsTimeout: o["failure-timeout-ms"],
     snapshotCommandsEvery: o["snapshot-commands"],
@@ -69,6 +62,7 @@ export function nodeConfigInput(o: Parsed<typeof nodeOptions>): NodeConfigInput 
       ...(o["test-poison-prefix"] ? { poisonCmdIdPrefix: o["test-poison-prefix"] } : {}),
       ...(o["test-no-fencing"] ? { noOutputFencing: true } : {}),
       ...(o["test-no-suppression"] ? { noOutputSuppression: true } : {}),
+      ...(o["test-no-idempotency"] ? { noIdempotency: true } : {}),
     },
   };
 }

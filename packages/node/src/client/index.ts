@@ -19,3 +19,4 @@ export {
   type BourseClientErrorCode,
   type QueryFailure,
 } from "./errors.js";
+export { publishCommand, type PublishPolicy, type Published, type JsPublisher } from "./publish.js";

@@ -4,6 +4,7 @@
  * SIGCONT), reaped at exit like the NATS fixture's servers.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { appendFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { trackChild, untrackChild } from "./reaper.js";
 
@@ -16,6 +17,10 @@ export interface NodeProcessOptions {
   partitions: number;
   /** Extra CLI flags (e.g. --dev --test-poison-prefix poison-). */
   args?: string[];
+  /** Also append every output line to this file (kept for post-mortems). */
+  logFile?: string;
+  /** Called with each parsed line as it arrives. */
+  onLine?: (line: LogLine) => void;
 }
 
 export interface LogLine {
@@ -42,14 +47,21 @@ export class NodeProcess {
       while ((i = buf.indexOf("\n")) >= 0) {
         const line = buf.slice(0, i);
         buf = buf.slice(i + 1);
+        if (opts.logFile !== undefined) appendFileSync(opts.logFile, line + "\n");
+        let parsed: LogLine;
         try {
-          this.lines.push(JSON.parse(line) as LogLine);
+          parsed = JSON.parse(line) as LogLine;
         } catch {
-          this.lines.push({ msg: line });
+          parsed = { msg: line };
         }
+        this.lines.push(parsed);
+        opts.onLine?.(parsed);
       }
     });
-    this.child.stderr!.on("data", (d: Buffer) => this.lines.push({ msg: `stderr: ${d.toString()}` }));
+    this.child.stderr!.on("data", (d: Buffer) => {
+      this.lines.push({ msg: `stderr: ${d.toString()}` });
+      if (opts.logFile !== undefined) appendFileSync(opts.logFile, `stderr: ${d.toString()}`);
+    });
     this.exited = new Promise((resolve) => this.child.on("exit", (code) => {
       untrackChild(this.child);
       resolve(code);
@@ -75,6 +87,11 @@ export class NodeProcess {
 
   get pid(): number {
     return this.child.pid!;
+  }
+
+  /** Started and not yet exited. */
+  get running(): boolean {
+    return this.child.exitCode === null && this.child.signalCode === null;
   }
 
   kill(signal: NodeJS.Signals): void {

@@ -3,6 +3,7 @@ import type { Subscription } from "@nats-io/transport-node";
 import { PartitionEngine, encodeCommand, type FaultHook } from "@bourse/engine";
 import { STREAM_IN, subjects } from "../protocol.js";
 import { NO_MARKET_TOKEN, intake } from "./command-intake.js";
+import { ConsumerWatchdog } from "./consumer-watchdog.js";
 import type { Log, PartitionDeps, PartitionTuning } from "./deps.js";
 import { OutputPublisher } from "./output-publisher.js";
 import { readOutputPosition } from "./output-position.js";
@@ -11,6 +12,8 @@ import { loadSnapshot, saveSnapshot } from "./snapshot-store.js";
 
 /** Period of the runner's housekeeping timer (snapshot due? GTD tick due?). */
 const TIMER_MS = 100;
+/** Nothing delivered for this long while a command waits in the log: the consumer is gone (consumer-watchdog.ts). */
+const CONSUMER_STALL_MS = 3_000;
 
 export type RunnerState = "recovering" | "serving" | "stopping" | "stopped" | "failed";
 
@@ -36,6 +39,7 @@ export class PartitionRunner {
   private querySub: Subscription | null = null;
   private stopRequested = false;
   private failure: Error | null = null;
+  private watchdog: ConsumerWatchdog | null = null;
   private commandsSinceSnapshot = 0;
   private backlogAtStart = 0;
   private tickInFlight = false;
@@ -72,9 +76,15 @@ export class PartitionRunner {
     // above zero on the last message; see nats-io/nats-server#5367.)
     this.backlogAtStart = (await consumer.info()).num_pending;
     if (this.backlogAtStart === 0) this.markServing();
+    const watchdog = new ConsumerWatchdog(this.deps.jsm, this.p, CONSUMER_STALL_MS, (e) => {
+      this.log.error({ err: e }, "command consumer stalled; restarting the partition loop");
+      this.fail(e);
+    });
+    this.watchdog = watchdog;
     this.snapshotTimer = setInterval(() => {
       this.maybeSnapshot();
       this.maybeTick();
+      if (this.publisher.backlog <= this.tuning.backlogEventsMax) watchdog.check(this.engine.lastInSeq);
     }, TIMER_MS);
     this.snapshotTimer.unref();
     if (this.stopRequested) return this.finish();
@@ -107,7 +117,12 @@ export class PartitionRunner {
   }
 
   private async restore(durableSeq: number): Promise<PartitionEngine> {
-    const opts = { partition: this.p, ...this.tuning.engine, ...this.faultHook() };
+    const opts = {
+      partition: this.p,
+      ...this.tuning.engine,
+      ...this.faultHook(),
+      ...(this.tuning.testSwitches.noIdempotency === true ? { testNoIdempotency: true } : {}),
+    };
     const snap = await loadSnapshot(this.deps.snapshots, this.p);
     if (!snap) return new PartitionEngine(opts);
     if (snap.meta.seq > durableSeq) {
@@ -129,6 +144,7 @@ export class PartitionRunner {
   }
 
   private apply(m: JsMsg): void {
+    this.watchdog?.progress();
     const inSeq = m.seq;
     const ts = Math.floor(m.info.timestampNanos / 1e6);
     const input = intake(m.subject, m.data, this.p, this.tuning.partitions);

@@ -1,6 +1,7 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { STREAM_IN, STREAM_OUT, subjects } from "../protocol.js";
-import { checkPartition, type PartitionReport, type Violation } from "./check-partition.js";
+import { checkPartition, type PartitionReport } from "./check-partition.js";
+import type { Violation } from "./violation.js";
 import { readStream } from "./durable-log.js";
 
 export interface ClusterReport {
