@@ -33,6 +33,11 @@ export const PROVISION_LIMITS = {
   /** Member entries outlive a failure timeout by this factor, and at least membersMsTtlMin. */
   membersTtlFactor: 10,
   membersMsTtlMin: 5_000,
+  /**
+   * Revisions kept per key of KV_LEASES: `bourse status` reads the last owner changes
+   * from the lease keys' history. Nodes read only the latest revision.
+   */
+  leasesHistory: 32,
 } as const;
 
 /** The cluster's fixed configuration, in KV_CLUSTER under CLUSTER_CONFIG_KEY. */
@@ -102,7 +107,7 @@ export async function provision(nc: NatsConnection, cfg: ProvisionConfig): Promi
   const membersMsTtl = Math.max(PROVISION_LIMITS.membersTtlFactor * cfg.failureMsTimeout, PROVISION_LIMITS.membersMsTtlMin);
   const [kvMembers, kvLeases, kvCluster, snapshots] = await Promise.all([
     ensureBucket(kvm, jsm, KV_MEMBERS, { replicas: cfg.replicas, history: 1, ttl: membersMsTtl }, warnings),
-    ensureBucket(kvm, jsm, KV_LEASES, { replicas: cfg.replicas, history: 1, ttl: 0 }, warnings),
+    ensureBucket(kvm, jsm, KV_LEASES, { replicas: cfg.replicas, history: PROVISION_LIMITS.leasesHistory, ttl: 0 }, warnings),
     ensureBucket(kvm, jsm, KV_CLUSTER, { replicas: cfg.replicas, history: 1, ttl: 0 }, warnings),
     ensureObjectStore(new Objm(js), jsm, OBJ_SNAPSHOTS, cfg.replicas, warnings),
   ]);

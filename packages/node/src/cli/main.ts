@@ -8,6 +8,7 @@ import { bench } from "./bench.js";
 import { devCommand } from "./dev.js";
 import { nodeCommand } from "./node-command.js";
 import { send } from "./send.js";
+import { statusCommand } from "./status.js";
 import {
   exitCodes,
   globalOptions,
@@ -19,8 +20,8 @@ import {
   type Command,
 } from "./options.js";
 
-/** Every command, in the order help lists them. Planned: status, verify (sim comes from @bourse/sim). */
-export const commands: readonly Command[] = [devCommand, nodeCommand, bench, send];
+/** Every command, in the order help lists them. Planned: verify (sim comes from @bourse/sim). */
+export const commands: readonly Command[] = [devCommand, nodeCommand, statusCommand, bench, send];
 
 /** The command tree: these commands, then `extra` (packages that build on the node add theirs: `bourse sim`). */
 export function rootCommand(extra: readonly Command[] = []): Command {
