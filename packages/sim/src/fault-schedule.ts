@@ -75,13 +75,14 @@ function chain(seed: number, label: string, target: FaultTarget, index: number, 
   const faults: ScheduledFault[] = [];
   let t = 0;
   for (;;) {
-    t += exponential(r, mtbfS * 1000);
-    if (t >= durationMs) return faults;
+    // Whole milliseconds throughout, so that rounding can never make a fault start before the last repair.
+    const at = Math.ceil(t + exponential(r, mtbfS * 1000));
+    if (at >= durationMs) return faults;
     const x = r() * total;
     const fault: NodeFault = x < mix.kill ? "kill" : x < mix.kill + mix.pause ? "pause" : "restart";
     const downMs = Math.round(exponential(r, mttrS * 1000));
-    faults.push({ at: Math.round(t), target, index, fault, downMs });
-    t += downMs;
+    faults.push({ at, target, index, fault, downMs });
+    t = at + downMs;
   }
 }
 
