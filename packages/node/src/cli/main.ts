@@ -9,6 +9,7 @@ import { devCommand } from "./dev.js";
 import { nodeCommand } from "./node-command.js";
 import { send } from "./send.js";
 import { statusCommand } from "./status.js";
+import { verifyCommand } from "./verify.js";
 import {
   exitCodes,
   globalOptions,
@@ -20,8 +21,8 @@ import {
   type Command,
 } from "./options.js";
 
-/** Every command, in the order help lists them. Planned: verify (sim comes from @bourse/sim). */
-export const commands: readonly Command[] = [devCommand, nodeCommand, statusCommand, bench, send];
+/** Every command, in the order help lists them. (sim comes from @bourse/sim.) */
+export const commands: readonly Command[] = [devCommand, nodeCommand, statusCommand, verifyCommand, bench, send];
 
 /** The command tree: these commands, then `extra` (packages that build on the node add theirs: `bourse sim`). */
 export function rootCommand(extra: readonly Command[] = []): Command {
