@@ -10,7 +10,8 @@ import type { ReferenceModel } from "@bourse/engine/model";
 import { canonical, partitionOf, subjects, type Violation } from "@bourse/node";
 
 const LEVELS = 100;
-const ATTEMPTS = 5;
+/** A partition may be moving (a rebalance after the last repair): ask again for this long before calling it unanswered. */
+const ANSWER_MS_TIMEOUT = 15_000;
 
 interface Level {
   price: number;
@@ -41,16 +42,17 @@ export async function checkLiveState(nc: NatsConnection, markets: readonly strin
     if (model === undefined) continue;
     const expected = canonical(modelDepth(model, market));
     let answer: { ok?: boolean; bids?: Level[]; asks?: Level[]; message?: string } | undefined;
-    for (let a = 1; a <= ATTEMPTS && answer?.ok !== true; a++) {
+    const deadline = Date.now() + ANSWER_MS_TIMEOUT;
+    while (answer?.ok !== true && Date.now() < deadline) {
       try {
-        const m = await nc.request(subjects.query(p), encodeValue({ kind: "depth", market, levels: LEVELS }), { timeout: 2_000 });
+        const m = await nc.request(subjects.query(p), encodeValue({ kind: "depth", market, levels: LEVELS }), { timeout: 1_000 });
         answer = decodeValue(m.data) as typeof answer;
       } catch {
-        await sleep(200 * a);
+        await sleep(250);
       }
     }
     if (answer?.ok !== true) {
-      out.push({ check: "state_mismatch", partition: p, detail: `market ${market}: no depth answer from the cluster (${answer?.message ?? "no reply"})` });
+      out.push({ check: "state_mismatch", partition: p, detail: `market ${market}: no depth answer from the cluster within ${ANSWER_MS_TIMEOUT} ms (${answer?.message ?? "no reply"})` });
       continue;
     }
     const got = canonical({ bids: answer.bids ?? [], asks: answer.asks ?? [] });

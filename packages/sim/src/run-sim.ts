@@ -23,6 +23,9 @@ import { ReportListener } from "./report-listener.js";
 import { SimCluster } from "./sim-cluster.js";
 import { marketDefinitions, marketNames, Workload } from "./workload.js";
 
+/** Before the live-state check: no partition changed hands for this long. */
+const SETTLE_QUIET_MS = 1_000;
+
 export interface SimConfig {
   seed: number;
   nodes: number;
@@ -156,6 +159,7 @@ export async function runSim(cfg: SimConfig, onProgress: (p: Progress) => void =
     }
     for (const c of listener.conflicts) violations.push({ check: "report_mismatch", partition: c.partition, seq: c.seq, detail: `reported twice, differently: ${c.first.slice(0, 150)} then ${c.second.slice(0, 150)}` });
     const models = new Map<number, ReferenceModel>(durable.partitions.map((r) => [r.partition, r.model]));
+    await cluster.waitSettled(SETTLE_QUIET_MS, cfg.drainMsTimeout);
     violations.push(...(await checkLiveState(nc, markets, cfg.partitions, models)));
 
     const latenciesMs: number[] = [];

@@ -157,6 +157,17 @@ export class SimCluster {
     }
   }
 
+  /** Waits until every partition is served and none has changed hands for `quietMs` (rebalancing is over), at most `msTimeout`. */
+  async waitSettled(quietMs: number, msTimeout: number): Promise<void> {
+    const deadline = Date.now() + msTimeout;
+    for (;;) {
+      const last = this.servingEvents[this.servingEvents.length - 1]?.at ?? 0;
+      if (this.unserved().length === 0 && Date.now() - last >= quietMs) return;
+      if (Date.now() > deadline) return;
+      await sleep(POLL_MS);
+    }
+  }
+
   unserved(): number[] {
     const up = new Set(this.nodes.filter((n) => n.state === "up").map((n) => n.id));
     const out: number[] = [];
