@@ -75,6 +75,18 @@ export class NatsFixtureError extends Error {
 export interface ServerSpec extends NatsServerOptions {
   serverName?: string;
   cluster?: { name: string; port: number; routePorts: number[] };
+  /**
+   * A complete config instead of the generated one (e.g. deploy/nats rendered by
+   * ./deploy-cluster.ts), called before every start with the client port to listen on
+   * (-1 at the first start, so the OS picks; the pinned port after) and the store dir.
+   * It must set `http` to port -1 (the ports file reports it). JetStream and its store
+   * dir then come from this config, not from flags; `config` is still appended.
+   */
+  render?: (ctx: { port: number; storeDir: string }) => string;
+  /** Files written next to the config before every start, e.g. one it includes. */
+  files?: Readonly<Record<string, string>>;
+  /** Added to the server's environment, e.g. variables the config references. */
+  env?: Readonly<Record<string, string>>;
 }
 
 export class ServerProcess implements NatsServerHandle {
@@ -119,12 +131,17 @@ export class ServerProcess implements NatsServerHandle {
     await rm(portsDir, { recursive: true, force: true });
     await mkdir(portsDir);
     const confPath = join(this.workDir, "server.conf");
+    for (const [name, text] of Object.entries(this.spec.files ?? {})) await writeFile(join(this.workDir, name), text);
     await writeFile(confPath, this.renderConfig());
-    // JetStream and its store dir come from flags, not the file: 2.9 rejects store_dir in both places
-    // ("Duplicate 'store_dir'"), and a `jetstream {}` block in opts.config must not lose our dir.
-    const args = ["-c", confPath, "--ports_file_dir", portsDir, "-sd", this.storeDir];
-    if (this.spec.jetstream) args.push("-js");
-    const child = spawn(serverBinary(), [...args, ...(this.spec.args ?? [])], { stdio: ["ignore", "pipe", "pipe"] });
+    const args = ["-c", confPath, "--ports_file_dir", portsDir];
+    if (!this.spec.render) {
+      // JetStream and its store dir come from flags, not the file: 2.9 rejects store_dir in both places
+      // ("Duplicate 'store_dir'"), and a `jetstream {}` block in opts.config must not lose our dir.
+      args.push("-sd", this.storeDir);
+      if (this.spec.jetstream) args.push("-js");
+    }
+    const env = this.spec.env ? { ...process.env, ...this.spec.env } : process.env;
+    const child = spawn(serverBinary(), [...args, ...(this.spec.args ?? [])], { stdio: ["ignore", "pipe", "pipe"], env });
     this.child = child;
     this.output = [];
     this.outputBytes = 0;
@@ -233,6 +250,10 @@ export class ServerProcess implements NatsServerHandle {
 
   /** After the first start the client port is pinned, so restart() comes back where clients expect it. */
   private renderConfig(): string {
+    if (this.spec.render) {
+      const text = this.spec.render({ port: this.port, storeDir: this.storeDir });
+      return this.spec.config ? `${text}\n${this.spec.config}\n` : text;
+    }
     const q = JSON.stringify;
     const lines = [`listen: ${q(`127.0.0.1:${this.port}`)}`, `http: "127.0.0.1:-1"`];
     if (this.spec.serverName) lines.push(`server_name: ${q(this.spec.serverName)}`);
@@ -257,7 +278,7 @@ export async function httpOk(url: string): Promise<boolean> {
 }
 
 /** $NATS_SERVER_BIN, else the first nats-server on PATH, else Debian's /usr/sbin (not on every PATH). */
-function serverBinary(): string {
+export function serverBinary(): string {
   if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
   const dirs = (process.env.PATH ?? "").split(delimiter).filter(Boolean);
   const found = [...dirs, "/usr/sbin", "/usr/local/sbin"].map((d) => join(d, "nats-server")).find((f) => existsSync(f));

@@ -61,7 +61,8 @@ export async function startNatsCluster(n = 3, opts: Omit<NatsServerOptions, "jet
   }
 }
 
-class Cluster implements NatsClusterHandle {
+/** The members of a cluster started here; exported for ./deploy-cluster.ts. */
+export class Cluster implements NatsClusterHandle {
   constructor(
     readonly name: string,
     readonly servers: ServerProcess[],
@@ -119,7 +120,7 @@ async function jsz(monitorUrl: string): Promise<Jsz | undefined> {
 }
 
 /** Free ports for routes: all held open at once so they are distinct, then released. */
-async function reservePorts(n: number): Promise<number[]> {
+export async function reservePorts(n: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from({ length: n }, () => {
       const s = createServer();

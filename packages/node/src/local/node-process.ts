@@ -21,6 +21,8 @@ export interface NodeProcessOptions {
   logFile?: string;
   /** Called with each parsed line as it arrives. */
   onLine?: (line: LogLine) => void;
+  /** Extra environment (e.g. BOURSE_NATS_PASSWORD). */
+  env?: Record<string, string>;
 }
 
 export interface LogLine {
@@ -38,7 +40,7 @@ export class NodeProcess {
 
   private constructor(readonly opts: NodeProcessOptions) {
     const args = [BIN, "node", "--nats", opts.nats, "--id", opts.id, "--partitions", String(opts.partitions), "--http-port", "0", ...(opts.args ?? [])];
-    this.child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BOURSE_LOG_LEVEL: "info" } });
+    this.child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BOURSE_LOG_LEVEL: "info", ...opts.env } });
     trackChild(this.child);
     let buf = "";
     this.child.stdout!.on("data", (d: Buffer) => {
