@@ -10,6 +10,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { ScheduledFault } from "./fault-schedule.js";
 import type { SimCluster } from "./sim-cluster.js";
 
+const NATS_RESTART_ATTEMPTS = 3;
+
 export interface FaultRecord {
   fault: ScheduledFault;
   /** "sim-node-2" or "nats-1". */
@@ -68,7 +70,15 @@ export class FaultInjector {
         server.kill("SIGKILL");
         this.onFault(rec);
         await sleep(f.downMs);
-        await server.restart();
+        // Like a process supervisor: a server that fails to come back is started again.
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await server.restart();
+            break;
+          } catch (e) {
+            if (attempt >= NATS_RESTART_ATTEMPTS) throw e;
+          }
+        }
       } else {
         rec.partitions = c.partitionsOf(target);
         rec.at = Date.now();

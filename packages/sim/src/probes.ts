@@ -4,7 +4,7 @@
  * Measured availability is the fraction answered.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { encodeValue } from "@bourse/engine";
 import { subjects } from "@bourse/node";
 
@@ -22,8 +22,8 @@ export class AvailabilityProbe {
     private readonly partitions: number,
   ) {}
 
-  static async start(servers: string, partitions: number): Promise<AvailabilityProbe> {
-    const nc = await connect({ servers: servers.split(","), name: "bourse-sim-probe", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  static async start(options: ConnectionOptions, partitions: number): Promise<AvailabilityProbe> {
+    const nc = await connect(options);
     const p = new AvailabilityProbe(nc, partitions);
     p.loop = p.run();
     return p;

@@ -6,7 +6,7 @@
  * lost.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect, type ConnectionOptions, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { encodeCommand } from "@bourse/engine";
 import { BoursePublishError, partitionOf, publishCommand, subjects, type PublishPolicy } from "@bourse/node";
@@ -52,8 +52,8 @@ export class SimPublisher {
     private readonly onSend: (cmdId: string, at: number) => void,
   ) {}
 
-  static async connect(servers: string, name: string, workload: Workload, partitions: number, onAck: (a: AckedCommand) => void, onSend: (cmdId: string, at: number) => void): Promise<SimPublisher> {
-    const nc = await connect({ servers: servers.split(","), name, maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  static async connect(options: ConnectionOptions, workload: Workload, partitions: number, onAck: (a: AckedCommand) => void, onSend: (cmdId: string, at: number) => void): Promise<SimPublisher> {
+    const nc = await connect(options);
     return new SimPublisher(nc, workload, partitions, onAck, onSend);
   }
 

@@ -6,7 +6,7 @@
  * client recovers it from BOURSE_OUT); a report that differs from the durable
  * output is.
  */
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { decodeValue } from "@bourse/engine";
 import { canonical, type ReportMessage } from "@bourse/node";
 
@@ -26,8 +26,8 @@ export class ReportListener {
     this.sub = nc.subscribe("bourse.evt.>", { callback: (err, m) => (err ? undefined : this.onMessage(m.data)) });
   }
 
-  static async start(servers: string): Promise<ReportListener> {
-    const nc = await connect({ servers: servers.split(","), name: "bourse-sim-reports", maxReconnectAttempts: -1, reconnectTimeWait: 250 });
+  static async start(options: ConnectionOptions): Promise<ReportListener> {
+    const nc = await connect(options);
     const l = new ReportListener(nc);
     await nc.flush();
     return l;

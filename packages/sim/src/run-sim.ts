@@ -20,7 +20,7 @@ import { AvailabilityProbe } from "./probes.js";
 import { SimPublisher, type AckedCommand } from "./publisher.js";
 import { analyseRecoveries, type RecoveryAnalysis } from "./recovery.js";
 import { ReportListener } from "./report-listener.js";
-import { SimCluster } from "./sim-cluster.js";
+import { SimCluster, type ExternalNats } from "./sim-cluster.js";
 import { marketDefinitions, marketNames, Workload } from "./workload.js";
 
 /** Before the live-state check: no partition changed hands for this long. */
@@ -39,6 +39,10 @@ export interface SimConfig {
   model: FaultModel;
   natsServers: 1 | 3;
   natsUrl: string | undefined;
+  /** A NATS cluster the caller started (and disposes), e.g. deploy/nats; NATS faults hit its servers. */
+  external?: ExternalNats;
+  /** Use this fault schedule instead of drawing one from the model. */
+  schedule?: ScheduledFault[];
   nodeArgs: string[];
   drainMsTimeout: number;
   keep: boolean;
@@ -81,12 +85,16 @@ export interface SimOutcome {
 
 export async function runSim(cfg: SimConfig, onProgress: (p: Progress) => void = () => {}): Promise<SimOutcome> {
   const workDir = await mkdtemp(join(tmpdir(), "bourse-sim-"));
-  const schedule = faultSchedule(cfg.seed, cfg.model, cfg.durationMs);
-  const cluster = await SimCluster.start({ nodes: cfg.nodes, partitions: cfg.partitions, natsServers: cfg.natsServers, workDir, nodeArgs: cfg.nodeArgs, ...(cfg.natsUrl !== undefined ? { natsUrl: cfg.natsUrl } : {}) });
+  const schedule = cfg.schedule ?? faultSchedule(cfg.seed, cfg.model, cfg.durationMs);
+  const cluster = await SimCluster.start({
+    nodes: cfg.nodes, partitions: cfg.partitions, natsServers: cfg.natsServers, workDir, nodeArgs: cfg.nodeArgs,
+    ...(cfg.natsUrl !== undefined ? { natsUrl: cfg.natsUrl } : {}),
+    ...(cfg.external !== undefined ? { external: cfg.external } : {}),
+  });
   const closers: (() => Promise<void>)[] = [];
   let failed = true;
   try {
-    const listener = await ReportListener.start(cluster.url);
+    const listener = await ReportListener.start(cluster.clientOptions("bourse-sim-reports"));
     closers.push(() => listener.close());
     const markets = marketNames(cfg.markets);
     const acked: AckedCommand[] = [];
@@ -94,15 +102,15 @@ export async function runSim(cfg: SimConfig, onProgress: (p: Progress) => void =
     const onAck = (a: AckedCommand) => acked.push(a);
     const onSend = (cmdId: string, at: number) => sentAt.set(cmdId, at);
 
-    const admin = await SimPublisher.connect(cluster.url, "bourse-sim-admin", new Workload(cfg.seed, -1, markets), cfg.partitions, onAck, () => {});
+    const admin = await SimPublisher.connect(cluster.clientOptions("bourse-sim-admin"), new Workload(cfg.seed, -1, markets), cfg.partitions, onAck, () => {});
     closers.push(() => admin.close());
     await admin.publishAll(marketDefinitions(markets).map((cmd) => ({ cmd, market: cmd.kind === "market" ? cmd.symbol : "", resend: false })));
 
     const pubs = await Promise.all(
-      Array.from({ length: cfg.publishers }, (_, i) => SimPublisher.connect(cluster.url, `bourse-sim-pub-${i}`, new Workload(cfg.seed, i, markets), cfg.partitions, onAck, onSend)),
+      Array.from({ length: cfg.publishers }, (_, i) => SimPublisher.connect(cluster.clientOptions(`bourse-sim-pub-${i}`), new Workload(cfg.seed, i, markets), cfg.partitions, onAck, onSend)),
     );
     for (const p of pubs) closers.push(() => p.close());
-    const probe = await AvailabilityProbe.start(cluster.url, cfg.partitions);
+    const probe = await AvailabilityProbe.start(cluster.clientOptions("bourse-sim-probe"), cfg.partitions);
     closers.push(() => probe.stop());
 
     const injector = new FaultInjector(cluster);
@@ -127,13 +135,16 @@ export async function runSim(cfg: SimConfig, onProgress: (p: Progress) => void =
     await probe.stop();
 
     // Repair whatever the schedule left down, then let every partition settle.
+    const violations: Violation[] = [];
     for (const n of cluster.nodes) {
       if (n.state === "paused") cluster.resume(n.index);
-      else if (n.state !== "up") await cluster.startNode(n.index);
+      else if (n.state !== "up") {
+        await cluster.startNode(n.index).catch((e: unknown) => {
+          violations.push({ check: "drain_timeout", partition: -1, detail: `repair after the load: ${e instanceof Error ? e.message : String(e)}` });
+        });
+      }
     }
-    for (const s of cluster.nats) if (s.pid < 0) await s.restart();
-    const violations: Violation[] = [];
-    const nc = await connect({ servers: cluster.url.split(","), name: "bourse-sim-checker", maxReconnectAttempts: -1 });
+    const nc = await connect(cluster.clientOptions("bourse-sim-checker"));
     closers.push(() => nc.close());
     try {
       await cluster.waitAllServing();

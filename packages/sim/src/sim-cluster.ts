@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { ConnectionOptions } from "@nats-io/transport-node";
 import { NodeProcess, startNatsCluster, startNatsServer, type LogLine, type NatsServerHandle } from "@bourse/node/local";
 import { SimError } from "./errors.js";
 
@@ -36,9 +37,23 @@ export interface SimClusterOptions {
   nodeArgs: readonly string[];
   /** Connect to this NATS instead of starting one (no NATS faults then). */
   natsUrl?: string;
+  /** Servers started by the caller (e.g. the deploy/nats cluster), which faults may kill and restart; the caller disposes them. */
+  external?: ExternalNats;
+}
+
+/** A NATS cluster the caller runs, with the credentials each side uses. */
+export interface ExternalNats {
+  url: string;
+  servers: NatsServerHandle[];
+  /** The nodes' user (passed as --user, the password through BOURSE_NATS_PASSWORD). */
+  nodeAuth?: { user: string; pass: string };
+  /** The simulation's own clients (publishers, probes, checker): they need every subject. */
+  clientAuth?: { user: string; pass: string };
 }
 
 const SERVING_MS_TIMEOUT = 60_000;
+const NODE_START_ATTEMPTS = 5;
+const NODE_RESTART_MS_DELAY = 1_000;
 const POLL_MS = 50;
 
 export class SimCluster {
@@ -60,7 +75,11 @@ export class SimCluster {
     let nats: NatsServerHandle[] = [];
     let url: string;
     let dispose: () => Promise<void>;
-    if (opts.natsUrl !== undefined) {
+    if (opts.external !== undefined) {
+      nats = opts.external.servers;
+      url = opts.external.url;
+      dispose = async () => {};
+    } else if (opts.natsUrl !== undefined) {
       url = opts.natsUrl;
       dispose = async () => {};
     } else if (opts.natsServers === 3) {
@@ -85,28 +104,49 @@ export class SimCluster {
     return cluster;
   }
 
-  get replicas(): number {
-    return this.opts.natsServers === 3 ? 3 : 1;
+  /** How the simulation's own clients connect: every server, the client credentials if any, reconnecting forever. */
+  clientOptions(name: string): ConnectionOptions {
+    const auth = this.opts.external?.clientAuth;
+    return { servers: this.url.split(","), name, maxReconnectAttempts: -1, reconnectTimeWait: 250, ...(auth ? { user: auth.user, pass: auth.pass } : {}) };
   }
 
+  get replicas(): number {
+    return this.opts.natsServers === 3 || (this.opts.external?.servers.length ?? 0) >= 3 ? 3 : 1;
+  }
+
+  /**
+   * Starts node i, retrying like a process supervisor (systemd's Restart=on-failure):
+   * a node exits when it cannot reach NATS at start, which happens while NATS
+   * servers are being killed and restarted.
+   */
   async startNode(i: number): Promise<void> {
     const n = this.nodes[i]!;
     n.state = "starting";
-    const args = ["--replicas", String(this.replicas), ...this.opts.nodeArgs];
-    try {
-      n.proc = await NodeProcess.start({
-        id: n.id,
-        nats: this.url,
-        partitions: this.opts.partitions,
-        args,
-        logFile: join(this.opts.workDir, `${n.id}.log`),
-        onLine: (l) => this.onLine(n.id, l),
-      });
-    } catch (e) {
-      n.state = "crashed";
-      throw new SimError("node_start_failed", `${n.id} did not start: ${e instanceof Error ? e.message.split("\n")[0] : String(e)} (log: ${join(this.opts.workDir, `${n.id}.log`)})`);
+    const auth = this.opts.external?.nodeAuth;
+    const args = ["--replicas", String(this.replicas), ...(auth ? ["--user", auth.user] : []), ...this.opts.nodeArgs];
+    const logFile = join(this.opts.workDir, `${n.id}.log`);
+    let last: unknown;
+    for (let attempt = 1; attempt <= NODE_START_ATTEMPTS; attempt++) {
+      try {
+        n.proc = await NodeProcess.start({
+          id: n.id,
+          nats: this.url,
+          partitions: this.opts.partitions,
+          args,
+          logFile,
+          onLine: (l) => this.onLine(n.id, l),
+          ...(auth ? { env: { BOURSE_NATS_PASSWORD: auth.pass } } : {}),
+        });
+        n.state = "up";
+        return;
+      } catch (e) {
+        last = e;
+        await sleep(NODE_RESTART_MS_DELAY);
+      }
     }
-    n.state = "up";
+    n.state = "crashed";
+    const why = last instanceof Error ? last.message.split("\n")[0] : String(last);
+    throw new SimError("node_start_failed", `${n.id} did not start after ${NODE_START_ATTEMPTS} attempts: ${why} (log: ${logFile})`);
   }
 
   /** kill -9: the node stops at once, without a word. */
