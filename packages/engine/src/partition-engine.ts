@@ -49,6 +49,7 @@ export class PartitionEngine {
     this.options = { ...defaultEngineOptions, ...opts };
     this.adminAccount = opts.adminAccount ?? "admin";
     this.state = state ?? new PartitionState(opts.partition, this.options.terminalOrdersMax, this.options.idempotencyMax);
+    this.state.repeatsAllowed = this.options.testNoIdempotency === true;
     this.rt = new Runtime(this.state, this.options.marketData);
     this.image = new Checkpoint(this.state);
     this.checkpoint = this.image;
@@ -207,6 +208,7 @@ export class PartitionEngine {
     const { terminalOrdersMax, idempotencyMax } = this.options;
     const c = this.checkpoint;
     this.state = c instanceof Checkpoint ? c.restore(terminalOrdersMax, idempotencyMax) : decodeSnapshot(c, terminalOrdersMax, idempotencyMax);
+    this.state.repeatsAllowed = this.options.testNoIdempotency === true;
     this.rt.state = this.state;
     try {
       this.journal.replay(

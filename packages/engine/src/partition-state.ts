@@ -42,6 +42,12 @@ export class PartitionState {
   lastInSeq = 0;
   /** Highest log time seen: the partition's clock, never moving backwards. */
   now = 0;
+  /**
+   * Test-only (the engine's testNoIdempotency): a cmdId already remembered is not
+   * remembered again, so a repeated command can take effect twice without
+   * corrupting the index. Orders it places are marked NOT_INDEXED.
+   */
+  repeatsAllowed = false;
   /** The last key hashed: a command's cmdId is looked up, then remembered, then finished. */
   private hashedKey = "";
   private hashed = hashString("");
@@ -78,6 +84,10 @@ export class PartitionState {
    */
   remember(cmdId: string, v: OrderActor | IdempotencyEntry): void {
     const h = this.hashOf(cmdId);
+    if (this.repeatsAllowed && this.byCmd.get(cmdId, h) !== undefined) {
+      if (v instanceof OrderActor) v.cmdHash = NOT_INDEXED;
+      return;
+    }
     const added = v instanceof OrderActor ? this.byCmd.add(cmdId, h, -v.id) : this.byCmd.addFinished(cmdId, h, v);
     if (!added) fail(`cmdId ${cmdId} remembered twice`);
     if (v instanceof OrderActor) v.cmdHash = h;
@@ -85,6 +95,7 @@ export class PartitionState {
 
   /** A remembered order is terminal: its entry joins the eviction order (its value stays). */
   orderFinished(o: OrderActor): void {
+    if (o.cmdHash === NOT_INDEXED) return;
     this.byCmd.finish(o.cmdId, o.cmdHash);
   }
 
@@ -93,6 +104,9 @@ export class PartitionState {
     return this.orders.get(id) ?? this.terminal.peek(id);
   }
 }
+
+/** OrderActor.cmdHash of an order whose cmdId is not in the index (only with repeatsAllowed). */
+export const NOT_INDEXED = -1;
 
 /** The outcome an idempotency entry stands for (see `PartitionState.byCmd`). */
 export function outcomeOfEntry(v: IdempotencyEntry): Outcome {
