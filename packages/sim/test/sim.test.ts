@@ -20,7 +20,7 @@ test("30 s under kill -9, SIGSTOP and SIGTERM: nothing lost, nothing applied twi
   assert.ok((s.faults_by_kind["kill"] ?? 0) >= 3, `kills: ${JSON.stringify(s.faults_by_kind)}`);
   assert.ok((s.faults_by_kind["pause"] ?? 0) >= 1, `pauses: ${JSON.stringify(s.faults_by_kind)}`);
   assert.ok(s.failovers >= 3, `failovers ${s.failovers}`);
-  assert.ok(s.commands_acked > 5_000, `acked ${s.commands_acked}`);
+  assert.ok(s.commands_acked > 3_000, `acked ${s.commands_acked}`);
   assert.ok(s.resends > 0, "the workload repeats some commands under new message ids");
   assert.ok(s.availability_measured > 0 && s.availability_measured <= 1);
   for (const f of ["seed", "duration_s", "commands_acked", "lost", "duplicated_trades", "invariant_violations", "failovers", "recovery_ms_p50", "recovery_ms_p99", "recovery_ms_max", "throughput_cmd_s", "latency_ms_p50", "latency_ms_p99", "availability_measured", "availability_predicted"]) {
