@@ -135,7 +135,8 @@ export class BourseNode {
   private supervise(p: number): PartitionSupervisor {
     const s = new PartitionSupervisor(
       p, this.deps(), this.tuning(), this.leases, this.cfg, this.metrics, this.log, (m, x) => this.alert(m, x),
-      (member) => this.membership.live().includes(member),
+      // A member the agreed table left out was found dead by whoever wrote it: no handoff will come.
+      (member) => this.membership.live().includes(member) && (this.table?.members.includes(member) ?? true),
     );
     void s.done.then(() => {
       if (this.supervisors.get(p) !== s || this.shuttingDown) return;

@@ -17,6 +17,12 @@
  *   or a frozen server (no heartbeat arrives, ours included) suspects nobody, rather
  *   than the whole cluster at once. Detection costs at most one heartbeat more than a
  *   plain timer. `isStale` says when the node has not heard itself for failureMsTimeout.
+ * - Deadlines run on an own-heartbeat clock: each own heartbeat heard advances it by the
+ *   time since the previous one, but by at most 2 heartbeat intervals. A longer gap is a
+ *   stall (of this node, the server or the whole machine), and a stall is no evidence
+ *   against anyone: after it, the first heartbeat to arrive is often our own, ahead of
+ *   the others' equally delayed ones, and a plain clock would then declare every other
+ *   member dead at once (seen under CPU starvation by `bourse bench failover`).
  * - Entries from the watch's initial snapshot count as heartbeats received now, so a
  *   member that crashed shortly before this node started looks live for up to one
  *   failureMsTimeout: a false "live", never a false "dead".
@@ -102,9 +108,11 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private readonly log: Logger;
 
   private state: State = "new";
-  /** Local receipt time of each other member's last heartbeat, and what it said. */
+  /** When each other member's last heartbeat arrived (own-heartbeat clock), and what it said. */
   private readonly heard = new Map<string, { at: number; record: MemberRecord }>();
   private selfHeardAt: number | undefined;
+  /** The own-heartbeat clock (ms) that deadlines are measured on; see the file comment. */
+  private selfClock = 0;
   private firstPutRevision: number | undefined;
   private lastRevision = 0;
   private emitted: string[] | undefined;
@@ -259,7 +267,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       this.heard.delete(e.key);
     } else {
       const record = parseRecord(e);
-      if (record) this.heard.set(e.key, { at: now, record });
+      if (record) this.heard.set(e.key, { at: this.selfClockAt(now), record });
       else this.log.warn({ member: this.id, key: e.key, revision: e.revision }, "ignoring malformed member record");
     }
     this.recompute();
@@ -270,6 +278,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
       if (this.state === "running") this.log.warn({ member: this.id, revision: e.revision }, "our member key was deleted; the next heartbeat restores it");
       return;
     }
+    this.selfClock = this.selfClockAt(now);
     this.selfHeardAt = now;
     if (this.onReady && this.firstPutRevision !== undefined && e.revision >= this.firstPutRevision) this.onReady();
   }
@@ -302,6 +311,9 @@ export class Membership extends EventEmitter<MembershipEvents> {
     for (const [id, h] of this.heard) if (this.pastDeadline(h.at)) this.heard.delete(id);
     const live = this.live();
     if (this.emitted && sameIds(this.emitted, live)) return;
+    const before = new Set(this.emitted ?? []);
+    const left = this.emitted?.filter((id) => !live.includes(id)) ?? [];
+    this.log.info({ member: this.id, live, joined: live.filter((id) => !before.has(id)), left }, "membership changed");
     this.emitted = live;
     try {
       this.emit("change", [...live]);
@@ -310,9 +322,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
     }
   }
 
-  /** A heartbeat received at `at` is too old once we have heard ourselves failureMsTimeout later. */
+  /** A heartbeat received at `at` (own-heartbeat clock) is too old once we have heard ourselves failureMsTimeout later. */
   private pastDeadline(at: number): boolean {
-    return this.selfHeardAt !== undefined && this.selfHeardAt - at >= this.failureMsTimeout;
+    return this.selfHeardAt !== undefined && this.selfClock - at >= this.failureMsTimeout;
+  }
+
+  /** The own-heartbeat clock at local time `now`: what passed since we last heard ourselves counts up to 2 heartbeats. */
+  private selfClockAt(now: number): number {
+    return this.selfHeardAt === undefined ? this.selfClock : this.selfClock + Math.min(now - this.selfHeardAt, 2 * this.heartbeatMsInterval);
   }
 
   private every(ms: number, fn: () => void): void {
