@@ -67,11 +67,15 @@ export class PartitionSupervisor {
     while (!this.stopped) {
       try {
         this.detail = "waiting for the previous owner's handoff";
+        const waitStart = performance.now();
         await this.awaitHandoff();
         this.detail = "acquiring lease";
+        const acquireStart = performance.now();
         this.epoch = await this.leases.acquire(this.p);
         this.unwatch = await this.leases.watch(this.p, (loss) => this.onLeaseLost(loss.owner));
         if (this.stopped) return;
+        const waitMs = Math.round(acquireStart - waitStart);
+        this.log.info({ partition: this.p, epoch: this.epoch, waitMs, acquireMs: Math.round(performance.now() - acquireStart) }, "lease acquired");
         this.detail = "recovering";
         this.runner = new PartitionRunner(this.p, this.deps, this.tuning, this.epoch);
         await this.runner.run();

@@ -8,7 +8,7 @@ import type { Log, PartitionDeps, PartitionTuning } from "./deps.js";
 import { OutputPublisher } from "./output-publisher.js";
 import { readOutputPosition } from "./output-position.js";
 import { serveQueries } from "./query-service.js";
-import { loadSnapshot, saveSnapshot } from "./snapshot-store.js";
+import { SnapshotReadError, loadSnapshot, saveSnapshot } from "./snapshot-store.js";
 
 /** Period of the runner's housekeeping timer (snapshot due? GTD tick due?). */
 const TIMER_MS = 100;
@@ -41,9 +41,13 @@ export class PartitionRunner {
   private failure: Error | null = null;
   private watchdog: ConsumerWatchdog | null = null;
   private commandsSinceSnapshot = 0;
-  private backlogAtStart = 0;
-  private tickInFlight = false;
+  /** The partition's last command in the log when recovery started: serving once it is applied. */
+  private caughtUpInSeq = 0;
+  /** Recovery timings for the log lines: commands applied while recovering, snapshot read, consumer set-up. */
   private replayed = 0;
+  private snapshotReadMs = 0;
+  private consumerMs: number | undefined;
+  private tickInFlight = false;
   private lastSnapshotAt = performance.now();
   private snapshotting: Promise<void> | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
@@ -62,20 +66,26 @@ export class PartitionRunner {
   /** Recovers, then serves until stopped (resolves) or failed (rejects). */
   async run(): Promise<void> {
     const position = await readOutputPosition(this.deps, this.p);
+    const positionAt = performance.now();
     this.engine = await this.restore(position.lastSeq);
     this.publisher = new OutputPublisher(this.p, this.deps, this.tuning, this.epoch, position, (e) => this.fail(e));
-    this.log.info({ lastInSeq: this.engine.lastInSeq, lastSeq: this.engine.lastSeq, durableSeq: position.lastSeq }, "partition recovering");
+    // Where recovery time goes (bourse bench failover reads these): output position, snapshot read, engine restore.
+    const timings = { positionMs: ms(positionAt - this.startedAt), snapshotReadMs: ms(this.snapshotReadMs), restoreMs: ms(performance.now() - positionAt - this.snapshotReadMs) };
+    this.log.info({ lastInSeq: this.engine.lastInSeq, lastSeq: this.engine.lastSeq, durableSeq: position.lastSeq, ...timings }, "partition recovering");
+    const consumerStart = performance.now();
     const consumer = await this.deps.js.consumers.get(STREAM_IN, {
       filter_subjects: subjects.inPartition(this.p),
       ...(this.engine.lastInSeq > 0
         ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.engine.lastInSeq + 1 }
         : { deliver_policy: DeliverPolicy.All }),
     });
-    // Caught up once the commands that were in the log at start are applied. (The
-    // per-message pending count is not reliable on nats-server < 2.10: it can stay
-    // above zero on the last message; see nats-io/nats-server#5367.)
-    this.backlogAtStart = (await consumer.info()).num_pending;
-    if (this.backlogAtStart === 0) this.markServing();
+    // Caught up once the last command that was in the log at start is applied. (Counts
+    // are not reliable on nats-server < 2.10: with a filter and a start sequence both the
+    // consumer's num_pending and the per-message pending can exceed what is delivered by
+    // one or two, forever; see nats-io/nats-server#5367. Stream sequences are exact.)
+    const lastLogged = await this.deps.jsm.streams.getMessage(STREAM_IN, { last_by_subj: subjects.inPartition(this.p) });
+    this.caughtUpInSeq = lastLogged?.seq ?? 0;
+    if (this.caughtUpInSeq <= this.engine.lastInSeq) this.markServing();
     const watchdog = new ConsumerWatchdog(this.deps.jsm, this.p, CONSUMER_STALL_MS, (e) => {
       this.log.error({ err: e }, "command consumer stalled; restarting the partition loop");
       this.fail(e);
@@ -89,6 +99,7 @@ export class PartitionRunner {
     this.snapshotTimer.unref();
     if (this.stopRequested) return this.finish();
     this.messages = await consumer.consume({ max_messages: 2_000 });
+    this.consumerMs = ms(performance.now() - consumerStart);
     for await (const m of this.messages) {
       if (this.stopRequested) break;
       this.apply(m);
@@ -123,7 +134,19 @@ export class PartitionRunner {
       ...this.faultHook(),
       ...(this.tuning.testSwitches.noIdempotency === true ? { testNoIdempotency: true } : {}),
     };
-    const snap = await loadSnapshot(this.deps.snapshots, this.p);
+    let snap;
+    const readStart = performance.now();
+    try {
+      snap = await loadSnapshot(this.deps.snapshots, this.p);
+      this.snapshotReadMs = performance.now() - readStart;
+    } catch (e) {
+      // An unreadable snapshot stays unreadable: nats.js purges a put's chunks when its meta
+      // publish times out even if the server stored the meta, and every read of that entry
+      // then waits for chunks that are gone. The log is complete: replay it all.
+      if (!(e instanceof SnapshotReadError)) throw e;
+      this.log.error({ err: e }, "snapshot unreadable; replaying from the start");
+      return new PartitionEngine(opts);
+    }
     if (!snap) return new PartitionEngine(opts);
     if (snap.meta.seq > durableSeq) {
       // A snapshot is stored only after its output is durable; one that is ahead cannot be trusted.
@@ -160,7 +183,10 @@ export class PartitionRunner {
     this.deps.observer.events(this.p, events.length);
     this.deps.observer.lag(this.p, m.info.pending);
     this.commandsSinceSnapshot++;
-    if (this.state === "recovering" && (m.info.pending === 0 || ++this.replayed >= this.backlogAtStart)) this.markServing();
+    if (this.state === "recovering") {
+      this.replayed++;
+      if (inSeq >= this.caughtUpInSeq) this.markServing();
+    }
     if (this.commandsSinceSnapshot >= this.tuning.snapshotCommandsEvery) this.maybeSnapshot();
   }
 
@@ -189,7 +215,8 @@ export class PartitionRunner {
     this.state = "serving";
     this.servingAt = performance.now();
     this.querySub = serveQueries(this.deps, this.p, () => this.engine);
-    this.log.info({ recoveryMs: Math.round(this.servingAt - this.startedAt), lastInSeq: this.engine.lastInSeq }, "partition serving");
+    const detail = { replayed: this.replayed, ...(this.consumerMs !== undefined ? { consumerMs: this.consumerMs } : {}) };
+    this.log.info({ recoveryMs: Math.round(this.servingAt - this.startedAt), lastInSeq: this.engine.lastInSeq, ...detail }, "partition serving");
   }
 
   private maybeSnapshot(): void {
@@ -233,4 +260,8 @@ export class PartitionRunner {
     }
     this.state = "stopped";
   }
+}
+
+function ms(x: number): number {
+  return Math.round(x);
 }
