@@ -9,6 +9,9 @@ import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { benchMatchOptions, exitCodes, leafCommand, type Command, type Parsed } from "./options.js";
+import { benchFailover } from "../bench/failover/command.js";
+import { benchReplay } from "../bench/replay/command.js";
+import { benchMemory } from "../bench/memory/command.js";
 
 export const benchMatch = leafCommand({
   name: "match",
@@ -20,7 +23,7 @@ export const benchMatch = leafCommand({
 export const bench: Command = {
   name: "bench",
   summary: "Benchmarks",
-  subcommands: [benchMatch],
+  subcommands: [benchMatch, benchFailover, benchReplay, benchMemory],
 };
 
 async function runBenchMatch(o: Parsed<typeof benchMatchOptions>): Promise<number> {
