@@ -10,6 +10,7 @@ import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { benchMatchOptions, exitCodes, leafCommand, type Command, type Parsed } from "./options.js";
 import { benchFailover } from "../bench/failover/command.js";
+import { benchE2e } from "../bench/e2e/command.js";
 import { benchReplay } from "../bench/replay/command.js";
 import { benchMemory } from "../bench/memory/command.js";
 
@@ -23,7 +24,7 @@ export const benchMatch = leafCommand({
 export const bench: Command = {
   name: "bench",
   summary: "Benchmarks",
-  subcommands: [benchMatch, benchFailover, benchReplay, benchMemory],
+  subcommands: [benchMatch, benchFailover, benchE2e, benchReplay, benchMemory],
 };
 
 async function runBenchMatch(o: Parsed<typeof benchMatchOptions>): Promise<number> {
