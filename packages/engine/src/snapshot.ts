@@ -56,9 +56,7 @@ export function encodeSnapshot(s: PartitionState): Uint8Array {
     terminal: s.terminal.oldestFirst().map(orderTuple),
     seen: s.byCmd.finishedKeys().map((k) => seenTuple(k, s.outcomeOf(k)!)),
   };
-  // An exact-size copy: pack() returns a view into msgpackr's shared (and over-sized, 1.25–2.5×) buffer,
-  // which the engine would otherwise keep alive as its rollback point (bourse bench memory).
-  return Uint8Array.prototype.slice.call(packr.pack(doc));
+  return packr.pack(doc);
 }
 
 export function seenTuple(cmdId: string, o: Outcome): SeenTuple {
