@@ -24,8 +24,8 @@ import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { FIXTURE_LIMITS, NatsFixtureError, ServerProcess, serverBinary, type NatsServerHandle } from "./nats-process.js";
-import { Cluster, reservePorts, type NatsClusterHandle } from "./nats-server.js";
+import { NatsFixtureError, ServerProcess, serverBinary, type NatsServerHandle } from "./nats-process.js";
+import { Cluster, startClusterRetrying, type NatsClusterHandle } from "./nats-server.js";
 
 /** deploy/nats of this repository (from dist/src/local). */
 export const DEPLOY_NATS_DIR = fileURLToPath(new URL("../../../../../deploy/nats/", import.meta.url));
@@ -110,8 +110,7 @@ export async function startDeployCluster(opts: DeployClusterOptions = {}): Promi
   const partitions = mappedPartitions(accounts);
   const version = natsServerVersion();
   const syncAlways = versionAtLeast(version, SYNC_ALWAYS_MIN_VERSION);
-  for (let attempt = 1; ; attempt++) {
-    const routePorts = await reservePorts(files.length);
+  return startClusterRetrying(files.length, async (routePorts) => {
     const routeOf = new Map(files.map((f, i) => [f.serverName, routePorts[i]!]));
     const servers = await Promise.all(
       files.map((f, i) =>
@@ -126,18 +125,8 @@ export async function startDeployCluster(opts: DeployClusterOptions = {}): Promi
         }),
       ),
     );
-    const cluster = new DeployCluster(files[0]!.clusterName, servers, { credentials, partitions, env, configDir, serverVersion: version, syncAlways });
-    try {
-      // Members only listen at first: none is healthy until a quorum elects a meta leader.
-      await Promise.all(servers.map((s) => s.start("listening")));
-      await cluster.waitForMetaLeader();
-      return cluster;
-    } catch (e) {
-      await cluster.dispose();
-      const clash = e instanceof NatsFixtureError && e.log.includes("address already in use");
-      if (!clash || attempt >= FIXTURE_LIMITS.clusterStartAttemptsMax) throw e;
-    }
-  }
+    return new DeployCluster(files[0]!.clusterName, servers, { credentials, partitions, env, configDir, serverVersion: version, syncAlways });
+  });
 }
 
 type DeployFacts = Pick<DeployClusterHandle, "credentials" | "partitions" | "env" | "configDir" | "serverVersion" | "syncAlways">;

@@ -39,18 +39,28 @@ export async function startNatsServer(opts: NatsServerOptions = {}): Promise<Nat
 }
 
 export async function startNatsCluster(n = 3, opts: Omit<NatsServerOptions, "jetstream"> = {}): Promise<NatsClusterHandle> {
-  for (let attempt = 1; ; attempt++) {
-    const routePorts = await reservePorts(n);
+  return startClusterRetrying(n, async (routePorts) => {
     const name = `bourse-test-${process.pid}-${routePorts[0]}`;
     const servers = await Promise.all(
       routePorts.map((port, i) =>
         ServerProcess.create({ ...opts, jetstream: true, serverName: `n${i + 1}`, cluster: { name, port, routePorts } }),
       ),
     );
-    const cluster = new Cluster(name, servers);
+    return new Cluster(name, servers);
+  });
+}
+
+/**
+ * Reserves `n` route ports, builds a cluster on them, starts its members and waits for
+ * a JetStream meta leader; on a port clash (a reserved port taken meanwhile) starts over
+ * with new ports, up to FIXTURE_LIMITS.clusterStartAttemptsMax. Exported for ./deploy-cluster.ts.
+ */
+export async function startClusterRetrying<C extends Cluster>(n: number, build: (routePorts: number[]) => Promise<C>): Promise<C> {
+  for (let attempt = 1; ; attempt++) {
+    const cluster = await build(await reservePorts(n));
     try {
       // Members only listen at first: none is healthy until a quorum elects a meta leader.
-      await Promise.all(servers.map((s) => s.start("listening")));
+      await Promise.all(cluster.servers.map((s) => s.start("listening")));
       await cluster.waitForMetaLeader();
       return cluster;
     } catch (e) {
