@@ -5,6 +5,7 @@
  * a short simulation whose schedule kills one NATS server mid-run and restarts it
  * 3 s later. Every invariant must hold.
  */
+import { rmSync } from "node:fs";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { startDeployCluster } from "@bourse/node/local";
@@ -14,6 +15,7 @@ import { listViolations } from "../src/summary.js";
 
 test("a simulation on the deploy/nats cluster survives a NATS server killed and restarted mid-run", async () => {
   const dc = await startDeployCluster();
+  let workDir: string | undefined;
   try {
     const nodes = 3;
     const outcome = await runSim({
@@ -25,6 +27,7 @@ test("a simulation on the deploy/nats cluster survives a NATS server killed and 
       external: { url: dc.urls, servers: dc.servers, nodeAuth: dc.credentials.node, clientAuth: dc.credentials.admin },
       nodeArgs: ["--snapshot-commands", "300"], drainMsTimeout: 60_000, keep: false,
     });
+    workDir = outcome.workDir;
     assert.equal(listViolations(outcome.violations), [], `node logs: ${outcome.workDir}`);
     assert.is(outcome.faults.length, 1);
     assert.is(outcome.faults[0]!.target, "nats-2");
@@ -34,6 +37,8 @@ test("a simulation on the deploy/nats cluster survives a NATS server killed and 
     assert.is(outcome.unacked, 0);
   } finally {
     await dc.dispose();
+    // A failed run keeps its node logs; removed unless asked to keep them for a post-mortem.
+    if (workDir !== undefined && process.env["BOURSE_KEEP_SIM_LOGS"] === undefined) rmSync(workDir, { recursive: true, force: true });
   }
 });
 

@@ -1,5 +1,6 @@
 /** Runs the real `bourse sim` CLI in a child process and parses its --json line. */
 import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { SimSummary } from "../src/summary.js";
 
@@ -25,7 +26,10 @@ export function runSimCli(args: string[]): Promise<SimRun> {
       clearTimeout(timer);
       const line = out.split("\n").find((l) => l.startsWith("{"));
       if (line === undefined) return reject(new Error(`bourse sim printed no JSON (exit ${code}):\n${out}\n${err}`));
-      resolve({ code, summary: JSON.parse(line) as SimSummary, stderr: err });
+      const summary = JSON.parse(line) as SimSummary;
+      // A failing run keeps its node logs; a test removes them unless asked to keep them for a post-mortem.
+      if (summary.work_dir !== null && process.env["BOURSE_KEEP_SIM_LOGS"] === undefined) rmSync(summary.work_dir, { recursive: true, force: true });
+      resolve({ code, summary, stderr: err });
     });
   });
 }
