@@ -6,29 +6,10 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { trackChild, untrackChild } from "../src/local/reaper.js";
+import { runBourse } from "./support/cli.js";
 
-const BIN = fileURLToPath(new URL("../../bin/bourse.js", import.meta.url));
 const RUN_MS_TIMEOUT = 120_000;
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [BIN, "bench", "failover", ...args], { stdio: ["ignore", "pipe", "pipe"] });
-  trackChild(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill("SIGTERM"), RUN_MS_TIMEOUT);
-  return new Promise((resolve) => {
-    child.once("close", (code) => {
-      clearTimeout(timer);
-      untrackChild(child);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]) => runBourse(["bench", "failover", ...args], RUN_MS_TIMEOUT);
 
 const summaryKeys = ["n", "p50", "p99", "max"];
 

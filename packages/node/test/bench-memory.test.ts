@@ -6,19 +6,9 @@
  */
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { execFile } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { runBourse } from "./support/cli.js";
 
-const BIN = fileURLToPath(new URL("../src/cli/bin.js", import.meta.url));
-
-function bourse(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { timeout: 180_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err === null ? 0 : typeof err.code === "number" ? err.code : -1;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const bourse = (...args: string[]) => runBourse(args);
 
 test("bench memory --json: resting and after-N figures, the bounds reached, the node measured", async () => {
   const r = await bourse("bench", "memory", "--orders", "30000", "--resting", "2000", "--node-orders", "500", "--snapshot-commands", "5000", "--json");

@@ -3,8 +3,6 @@
  * log, fails naming partition and sequence when the output is tampered with;
  * and the durable checks (outcomes, fills) on hand-made event streams.
  */
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect } from "@nats-io/transport-node";
@@ -16,20 +14,14 @@ import { checkCluster } from "../src/verify/cluster-check.js";
 import { STREAM_OUT, subjects } from "../src/protocol.js";
 import { startNatsServer } from "../src/local/nats-server.js";
 import { NodeProcess } from "../src/local/node-process.js";
+import { runBourse } from "./support/cli.js";
 import { Publisher, workload } from "./support/load.js";
 
-const BIN = fileURLToPath(new URL("../../bin/bourse.js", import.meta.url));
 const P = 4;
 
-function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    c.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    c.stderr.on("data", (d: Buffer) => (err += d.toString()));
-    c.on("exit", (code) => resolve({ code, out, err }));
-  });
+async function cli(args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const r = await runBourse(args);
+  return { code: r.code, out: r.stdout, err: r.stderr };
 }
 
 const h = { partition: 0, ts: 1 };
