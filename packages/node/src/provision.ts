@@ -139,7 +139,7 @@ function notProvisioned(resource: string, cause?: unknown): ProvisionError {
 
 type StreamSpec = Pick<StreamConfig, "name" | "subjects" | "storage" | "retention" | "discard" | "num_replicas" | "max_age" | "duplicate_window">;
 /** What reconcile compares: a stream's spec, or a bucket's limits (history is max_msgs_per_subject). */
-type StreamWants = Partial<StreamSpec> & { max_msgs_per_subject?: number };
+type StreamWants = Partial<StreamSpec> & { max_msgs_per_subject?: number; allow_direct?: boolean };
 
 /** BOURSE_IN, BOURSE_OUT, BOURSE_DLQ: file-backed logs kept forever (limits retention, no limits). */
 function eventStreams(cfg: ProvisionConfig): StreamSpec[] {
@@ -185,6 +185,7 @@ async function reconcile(jsm: JetStreamManager, info: StreamInfo, want: StreamWa
   if (want.duplicate_window !== undefined && have.duplicate_window !== want.duplicate_window) patch.duplicate_window = want.duplicate_window;
   if (want.max_age !== undefined && have.max_age !== want.max_age) patch.max_age = want.max_age;
   if (want.discard !== undefined && have.discard !== want.discard) patch.discard = want.discard;
+  if (want.allow_direct !== undefined && have.allow_direct !== want.allow_direct) patch.allow_direct = want.allow_direct;
   if (want.max_msgs_per_subject !== undefined && have.max_msgs_per_subject !== want.max_msgs_per_subject) {
     patch.max_msgs_per_subject = want.max_msgs_per_subject;
   }
@@ -234,7 +235,9 @@ async function ensureBucket(kvm: Kvm, jsm: JetStreamManager, bucket: string, spe
 async function ensureObjectStore(objm: Objm, jsm: JetStreamManager, name: string, replicas: number, warnings: string[]): Promise<ObjectStore> {
   const os = await step(name, `create object store ${name}`, () => objm.create(name, { replicas, storage: StorageType.File }));
   const info = await readCreated(jsm, `OBJ_${name}`);
-  await reconcile(jsm, info, { num_replicas: replicas, storage: StorageType.File }, warnings);
+  // Partitions read snapshots with direct gets (snapshot-store.ts); nats.js creates the store with
+  // allow_direct, but a store made by other tools may lack it.
+  await reconcile(jsm, info, { num_replicas: replicas, storage: StorageType.File, allow_direct: true }, warnings);
   return os;
 }
 

@@ -8,10 +8,18 @@ import type { Log, PartitionDeps, PartitionTuning } from "./deps.js";
 import { OutputPublisher } from "./output-publisher.js";
 import { readOutputPosition } from "./output-position.js";
 import { serveQueries } from "./query-service.js";
-import { SnapshotReadError, loadSnapshot, saveSnapshot } from "./snapshot-store.js";
+import { SnapshotReadError, SnapshotReader, saveSnapshot, type SnapshotInfo } from "./snapshot-store.js";
 
 /** Period of the runner's housekeeping timer (snapshot due? GTD tick due?). */
 const TIMER_MS = 100;
+/**
+ * A partition that goes quiet with at least IDLE_SNAPSHOT_COMMANDS commands since its
+ * snapshot takes one after IDLE_SNAPSHOT_MS, instead of at the next time or count
+ * trigger: a failover right after a burst then replays nothing. Fewer commands replay
+ * in milliseconds and are not worth a snapshot.
+ */
+const IDLE_SNAPSHOT_MS = 500;
+const IDLE_SNAPSHOT_COMMANDS = 100;
 /** Nothing delivered for this long while a command waits in the log: the consumer is gone (consumer-watchdog.ts). */
 const CONSUMER_STALL_MS = 3_000;
 
@@ -49,9 +57,11 @@ export class PartitionRunner {
   private consumerMs: number | undefined;
   private tickInFlight = false;
   private lastSnapshotAt = performance.now();
+  private lastCommandAt = performance.now();
   private snapshotting: Promise<void> | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
   private readonly log: Log;
+  private readonly snapshots: SnapshotReader;
   private readonly startedAt = performance.now();
 
   constructor(
@@ -61,30 +71,50 @@ export class PartitionRunner {
     readonly epoch: number,
   ) {
     this.log = deps.log.child({ partition: p, epoch });
+    this.snapshots = new SnapshotReader(deps.jsm);
   }
 
-  /** Recovers, then serves until stopped (resolves) or failed (rejects). */
+  /**
+   * Recovers, then serves until stopped (resolves) or failed (rejects). Recovery
+   * overlaps its round trips: the output position, the snapshot's meta entry and the
+   * log's last command are read together; the command consumer is opened at the
+   * snapshot's lastInSeq + 1 (from the meta entry) while its chunks load and the
+   * engine restores. Should the engine come back elsewhere (an unreadable or newer
+   * snapshot), the consumer is reopened where the engine is.
+   */
   async run(): Promise<void> {
-    const position = await readOutputPosition(this.deps, this.p);
-    const positionAt = performance.now();
-    this.engine = await this.restore(position.lastSeq);
-    this.publisher = new OutputPublisher(this.p, this.deps, this.tuning, this.epoch, position, (e) => this.fail(e));
-    // Where recovery time goes (bourse bench failover reads these): output position, snapshot read, engine restore.
-    const timings = { positionMs: ms(positionAt - this.startedAt), snapshotReadMs: ms(this.snapshotReadMs), restoreMs: ms(performance.now() - positionAt - this.snapshotReadMs) };
-    this.log.info({ lastInSeq: this.engine.lastInSeq, lastSeq: this.engine.lastSeq, durableSeq: position.lastSeq, ...timings }, "partition recovering");
-    const consumerStart = performance.now();
-    const consumer = await this.deps.js.consumers.get(STREAM_IN, {
-      filter_subjects: subjects.inPartition(this.p),
-      ...(this.engine.lastInSeq > 0
-        ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: this.engine.lastInSeq + 1 }
-        : { deliver_policy: DeliverPolicy.All }),
-    });
+    const [position, info, lastLogged] = await Promise.all([
+      readOutputPosition(this.deps, this.p),
+      this.snapshots.info(this.p).catch((e: unknown) => {
+        if (e instanceof SnapshotReadError) return e;
+        throw e;
+      }),
+      this.deps.jsm.streams.getMessage(STREAM_IN, { last_by_subj: subjects.inPartition(this.p) }),
+    ]);
     // Caught up once the last command that was in the log at start is applied. (Counts
     // are not reliable on nats-server < 2.10: with a filter and a start sequence both the
     // consumer's num_pending and the per-message pending can exceed what is delivered by
     // one or two, forever; see nats-io/nats-server#5367. Stream sequences are exact.)
-    const lastLogged = await this.deps.jsm.streams.getMessage(STREAM_IN, { last_by_subj: subjects.inPartition(this.p) });
     this.caughtUpInSeq = lastLogged?.seq ?? 0;
+    const positionAt = performance.now();
+    const usable = info !== null && !(info instanceof SnapshotReadError) && info.seq <= position.lastSeq;
+    const consumerStart = performance.now();
+    let opening = this.openConsumer(usable ? info.lastInSeq + 1 : 1);
+    try {
+      this.engine = await this.restore(info, position.lastSeq);
+    } catch (e) {
+      void opening.then((m) => m.stop(), () => {});
+      throw e;
+    }
+    if (this.engine.lastInSeq + 1 !== (usable ? info.lastInSeq + 1 : 1)) {
+      void opening.then((m) => m.stop(), () => {});
+      opening = this.openConsumer(this.engine.lastInSeq + 1);
+    }
+    this.publisher = new OutputPublisher(this.p, this.deps, this.tuning, this.epoch, position, (e) => this.fail(e));
+    // Where recovery time goes (bourse bench failover reads these): output position (with the
+    // snapshot's meta entry and the log's end, read together), snapshot read, engine restore.
+    const timings = { positionMs: ms(positionAt - this.startedAt), snapshotReadMs: ms(this.snapshotReadMs), restoreMs: ms(performance.now() - positionAt - this.snapshotReadMs) };
+    this.log.info({ lastInSeq: this.engine.lastInSeq, lastSeq: this.engine.lastSeq, durableSeq: position.lastSeq, ...timings }, "partition recovering");
     if (this.caughtUpInSeq <= this.engine.lastInSeq) this.markServing();
     const watchdog = new ConsumerWatchdog(this.deps.jsm, this.p, CONSUMER_STALL_MS, (e) => {
       this.log.error({ err: e }, "command consumer stalled; restarting the partition loop");
@@ -97,9 +127,12 @@ export class PartitionRunner {
       if (this.publisher.backlog <= this.tuning.backlogEventsMax) watchdog.check(this.engine.lastInSeq);
     }, TIMER_MS);
     this.snapshotTimer.unref();
-    if (this.stopRequested) return this.finish();
-    this.messages = await consumer.consume({ max_messages: 2_000 });
+    this.messages = await opening;
     this.consumerMs = ms(performance.now() - consumerStart);
+    if (this.stopRequested) {
+      this.messages.stop();
+      return this.finish();
+    }
     for await (const m of this.messages) {
       if (this.stopRequested) break;
       this.apply(m);
@@ -107,6 +140,15 @@ export class PartitionRunner {
       if (this.publisher.backlog > this.tuning.backlogEventsMax) await this.publisher.drain().catch(() => {});
     }
     return this.finish();
+  }
+
+  /** An ordered consumer of the partition's commands from `startSeq`, consuming. */
+  private async openConsumer(startSeq: number): Promise<ConsumerMessages> {
+    const consumer = await this.deps.js.consumers.get(STREAM_IN, {
+      filter_subjects: subjects.inPartition(this.p),
+      ...(startSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq } : { deliver_policy: DeliverPolicy.All }),
+    });
+    return consumer.consume({ max_messages: 2_000 });
   }
 
   /** Stops consuming; with `handoff`, flushes output and stores a snapshot first so a successor starts at once. */
@@ -127,7 +169,7 @@ export class PartitionRunner {
     return this.engine?.lastInSeq ?? 0;
   }
 
-  private async restore(durableSeq: number): Promise<PartitionEngine> {
+  private async restore(info: SnapshotInfo | SnapshotReadError | null, durableSeq: number): Promise<PartitionEngine> {
     const opts = {
       partition: this.p,
       ...this.tuning.engine,
@@ -137,20 +179,21 @@ export class PartitionRunner {
     let snap;
     const readStart = performance.now();
     try {
-      snap = await loadSnapshot(this.deps.snapshots, this.p);
+      if (info instanceof SnapshotReadError) throw info;
+      snap = info === null ? null : await this.snapshots.load(this.p, info);
       this.snapshotReadMs = performance.now() - readStart;
     } catch (e) {
       // An unreadable snapshot stays unreadable: nats.js purges a put's chunks when its meta
       // publish times out even if the server stored the meta, and every read of that entry
-      // then waits for chunks that are gone. The log is complete: replay it all.
+      // then finds chunks that are gone. The log is complete: replay it all.
       if (!(e instanceof SnapshotReadError)) throw e;
       this.log.error({ err: e }, "snapshot unreadable; replaying from the start");
       return new PartitionEngine(opts);
     }
     if (!snap) return new PartitionEngine(opts);
-    if (snap.meta.seq > durableSeq) {
+    if (snap.info.seq > durableSeq) {
       // A snapshot is stored only after its output is durable; one that is ahead cannot be trusted.
-      this.log.error({ snapshotSeq: snap.meta.seq, durableSeq }, "snapshot is ahead of durable output; replaying from the start");
+      this.log.error({ snapshotSeq: snap.info.seq, durableSeq }, "snapshot is ahead of durable output; replaying from the start");
       return new PartitionEngine(opts);
     }
     return PartitionEngine.restore(snap.bytes, opts);
@@ -183,6 +226,7 @@ export class PartitionRunner {
     this.deps.observer.events(this.p, events.length);
     this.deps.observer.lag(this.p, m.info.pending);
     this.commandsSinceSnapshot++;
+    this.lastCommandAt = performance.now();
     if (this.state === "recovering") {
       this.replayed++;
       if (inSeq >= this.caughtUpInSeq) this.markServing();
@@ -224,7 +268,11 @@ export class PartitionRunner {
     // recovery); the first tick after serving takes one that covers the whole replay.
     if (this.state !== "serving") return;
     if (this.snapshotting || this.commandsSinceSnapshot === 0 || this.stopRequested) return;
-    const due = this.commandsSinceSnapshot >= this.tuning.snapshotCommandsEvery || performance.now() - this.lastSnapshotAt >= this.tuning.snapshotMsEvery;
+    const now = performance.now();
+    const due =
+      this.commandsSinceSnapshot >= this.tuning.snapshotCommandsEvery ||
+      now - this.lastSnapshotAt >= this.tuning.snapshotMsEvery ||
+      (this.commandsSinceSnapshot >= IDLE_SNAPSHOT_COMMANDS && now - this.lastCommandAt >= IDLE_SNAPSHOT_MS);
     if (!due) return;
     this.snapshotting = this.snapshotNow()
       .catch((e: unknown) => this.log.warn({ err: e }, "snapshot failed; the previous one stays the recovery point"))

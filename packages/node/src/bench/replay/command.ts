@@ -14,7 +14,7 @@
 import { PartitionEngine } from "@bourse/engine";
 import { exitCodes, leafCommand, type Parsed } from "../../cli/options.js";
 import { defaultNodeConfig } from "../../config.js";
-import { loadSnapshot, saveSnapshot, snapshotName } from "../../partition/snapshot-store.js";
+import { SnapshotReader, saveSnapshot, snapshotName } from "../../partition/snapshot-store.js";
 import { startBenchNats, type BenchNats } from "../common/bench-nats.js";
 import { describeMachine } from "../common/machine.js";
 import { fmtInt, progress } from "../common/progress.js";
@@ -90,7 +90,7 @@ async function runBenchReplay(o: Parsed<typeof benchReplayOptions>): Promise<num
 async function timeSnapshotLoad(nats: BenchNats, snapshotAt: number): Promise<{ fetchMs: number; decodeMs: number }> {
   if (snapshotAt === 0) return { fetchMs: 0, decodeMs: 0 };
   const t0 = performance.now();
-  const snap = await loadSnapshot(nats.handles.snapshots, PARTITION);
+  const snap = await new SnapshotReader(nats.handles.jsm).load(PARTITION);
   const t1 = performance.now();
   if (!snap) throw new Error("the snapshot just stored is not in the object store");
   const engine = PartitionEngine.restore(snap.bytes, { partition: PARTITION, ...defaultNodeConfig.engine });
