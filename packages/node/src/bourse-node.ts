@@ -6,6 +6,7 @@ import { ConnectionMonitor, connectNats } from "./connection.js";
 import { startHttpServer, type HealthReport, type HttpServerHandle } from "./http-server.js";
 import { PartitionLeases } from "./lease.js";
 import { createLogger, type Logger } from "./logger.js";
+import { answerLiveness, livenessProbe } from "./liveness.js";
 import { Membership } from "./membership.js";
 import { createMetrics, type NodeMetrics } from "./metrics.js";
 import type { PartitionDeps, PartitionObserver, PartitionTuning } from "./partition/deps.js";
@@ -51,9 +52,12 @@ export class BourseNode {
     const handles = await provision(nc, cfg);
     for (const w of handles.warnings) log.warn({}, w);
     const metrics = createMetrics();
+    // Before the first heartbeat: a peer that hears us must find our liveness subscription.
+    await answerLiveness(nc, cfg.id);
     const membership = new Membership({
       kv: handles.kvMembers, id: cfg.id, info: { httpPort: cfg.httpPort }, logger: log,
       heartbeatMsInterval: cfg.heartbeatMsInterval, failureMsTimeout: cfg.failureMsTimeout,
+      probe: livenessProbe(nc, Math.max(cfg.heartbeatMsInterval, 100)),
     });
     const agreement = new AssignmentAgreement({ kv: handles.kvLeases, id: cfg.id, partitions: cfg.partitions, logger: log });
     const leases = new PartitionLeases({ kv: handles.kvLeases, id: cfg.id, logger: log });

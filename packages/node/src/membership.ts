@@ -26,6 +26,12 @@
  * - Entries from the watch's initial snapshot count as heartbeats received now, so a
  *   member that crashed shortly before this node started looks live for up to one
  *   failureMsTimeout: a false "live", never a false "dead".
+ * - Confirmation (optional `probe`, liveness.ts): once a member's last heartbeat is
+ *   suspectMsAfter old on the same clock, the node asks whether the member's
+ *   connection still exists, at most once per heartbeat interval. "gone" (no
+ *   responders) drops the member at once, instead of at the deadline; anything else
+ *   leaves it to the deadline. Heartbeats of a member confirmed gone that arrive
+ *   within two heartbeat intervals (already in flight when it died) are ignored.
  */
 import { EventEmitter } from "node:events";
 import type { KV, KvWatchEntry } from "@nats-io/kv";
@@ -73,6 +79,10 @@ export interface MembershipOptions {
   /** Wall-clock ms for startedAt; default Date.now(). */
   wallClock?: () => number;
   logger?: Logger;
+  /** Asks whether a suspected member's connection is gone (liveness.ts); without it only the deadline detects. */
+  probe?: (id: string) => Promise<"gone" | "unknown">;
+  /** Heartbeat age (own-heartbeat clock) at which a member is probed; default 2 × heartbeatMsInterval. */
+  suspectMsAfter?: number;
 }
 
 export type MembershipErrorCode = "invalid_options" | "invalid_state" | "kv_failed" | "start_timeout" | "leave_failed";
@@ -106,6 +116,13 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private readonly startMsTimeout: number;
   private readonly clock: () => number;
   private readonly log: Logger;
+  private readonly probe: ((id: string) => Promise<"gone" | "unknown">) | undefined;
+  private readonly suspectMsAfter: number;
+  /** Members being probed, and the own-heartbeat clock of each one's last probe. */
+  private readonly probing = new Set<string>();
+  private readonly probedAt = new Map<string, number>();
+  /** Members confirmed gone, until (local clock) their in-flight heartbeats no longer count. */
+  private readonly goneUntil = new Map<string, number>();
 
   private state: State = "new";
   /** When each other member's last heartbeat arrived (own-heartbeat clock), and what it said. */
@@ -134,6 +151,8 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.startMsTimeout = opts.startMsTimeout ?? MEMBERSHIP_DEFAULTS.startMsTimeout;
     this.clock = opts.clock ?? (() => performance.now());
     this.log = opts.logger ?? silentLogger;
+    this.probe = opts.probe;
+    this.suspectMsAfter = opts.suspectMsAfter ?? 2 * this.heartbeatMsInterval;
     validate(this.id, this.heartbeatMsInterval, this.failureMsTimeout, this.checkMsInterval);
     this.record = { id: this.id, startedAt: (opts.wallClock ?? Date.now)(), info: opts.info ?? {} };
   }
@@ -265,7 +284,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
       this.onOwnEntry(e, now);
     } else if (e.operation !== "PUT") {
       this.heard.delete(e.key);
+    } else if ((this.goneUntil.get(e.key) ?? -Infinity) > now) {
+      // Sent before the member died, delivered after we confirmed it gone.
     } else {
+      this.goneUntil.delete(e.key);
       const record = parseRecord(e);
       if (record) this.heard.set(e.key, { at: this.selfClockAt(now), record });
       else this.log.warn({ member: this.id, key: e.key, revision: e.revision }, "ignoring malformed member record");
@@ -308,7 +330,10 @@ export class Membership extends EventEmitter<MembershipEvents> {
       if (stale) this.log.warn({ member: this.id }, "membership view stale: not hearing our own heartbeats; suspecting nobody");
       else this.log.info({ member: this.id }, "membership view fresh again");
     }
-    for (const [id, h] of this.heard) if (this.pastDeadline(h.at)) this.heard.delete(id);
+    for (const [id, h] of this.heard) {
+      if (this.pastDeadline(h.at)) this.heard.delete(id);
+      else if (this.selfClock - h.at >= this.suspectMsAfter && !stale) this.confirm(id, h);
+    }
     const live = this.live();
     if (this.emitted && sameIds(this.emitted, live)) return;
     const before = new Set(this.emitted ?? []);
@@ -320,6 +345,28 @@ export class Membership extends EventEmitter<MembershipEvents> {
     } catch (err) {
       this.log.error({ member: this.id, err }, "membership change listener threw");
     }
+  }
+
+  /** Probes a suspected member (at most once per heartbeat interval); drops it when its connection is gone. */
+  private confirm(id: string, h: { at: number }): void {
+    if (!this.probe || this.probing.has(id)) return;
+    const last = this.probedAt.get(id);
+    if (last !== undefined && last >= h.at && this.selfClock - last < this.heartbeatMsInterval) return;
+    this.probing.add(id);
+    this.probedAt.set(id, this.selfClock);
+    const silentMs = Math.round(this.selfClock - h.at);
+    this.probe(id)
+      .catch(() => "unknown" as const)
+      .then((verdict) => {
+        this.probing.delete(id);
+        // A heartbeat that arrived meanwhile wins: the member is not gone.
+        if (verdict !== "gone" || this.heard.get(id) !== h || this.state !== "running") return;
+        this.heard.delete(id);
+        this.probedAt.delete(id);
+        this.goneUntil.set(id, this.clock() + 2 * this.heartbeatMsInterval);
+        this.log.info({ member: this.id, suspect: id, silentMs }, "member's connection is gone (no responders): failed before its deadline");
+        this.recompute();
+      });
   }
 
   /** A heartbeat received at `at` (own-heartbeat clock) is too old once we have heard ourselves failureMsTimeout later. */

@@ -39,6 +39,8 @@ export const subjects = {
   /** Request/reply queries served by the partition's owner. */
   query: (p: number) => `bourse.q.${p}`,
   alert: "bourse.alert",
+  /** Each node answers requests here; "no responders" means its connection is gone (liveness.ts). */
+  alive: (node: string) => `bourse.node.${node}.alive`,
   dlq: (p: number) => `bourse.dlq.${p}`,
   dlqAll: "bourse.dlq.>",
 } as const;
