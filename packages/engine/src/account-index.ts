@@ -1,7 +1,10 @@
+import { flatString } from "./flat-string.js";
 import { fail } from "./assert.js";
 import type { OrderActor } from "./order-actor.js";
 
 interface AccountList {
+  /** The account's string, shared by every order in the list (one copy per account, not per order). */
+  account: string;
   head: OrderActor | null;
   tail: OrderActor | null;
   count: number;
@@ -17,9 +20,10 @@ export class AccountIndex {
   add(o: OrderActor): void {
     let l = this.lists.get(o.account);
     if (!l) {
-      l = { head: null, tail: null, count: 0 };
-      this.lists.set(o.account, l);
+      l = { account: flatString(o.account), head: null, tail: null, count: 0 };
+      this.lists.set(l.account, l);
     }
+    o.account = l.account;
     if (l.tail && l.tail.id >= o.id) fail(`order ${o.id} added to account ${o.account} after order ${l.tail.id}`);
     o.aPrev = l.tail;
     o.aNext = null;
@@ -45,6 +49,11 @@ export class AccountIndex {
     const out: OrderActor[] = [];
     for (let o = this.lists.get(account)?.head ?? null; o; o = o.aNext) out.push(o);
     return out;
+  }
+
+  /** [account, live orders, the oldest one] per account in index order (the rest follow through aNext). */
+  *perAccount(): IterableIterator<[string, number, OrderActor | null]> {
+    for (const [a, l] of this.lists) yield [a, l.count, l.head];
   }
 
   /** Accounts with live orders, in index order. */

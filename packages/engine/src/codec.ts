@@ -14,6 +14,7 @@
  * A key whose value is `undefined` counts as absent (msgpackr can encode
  * undefined; JSON cannot).
  */
+import { flatString } from "./flat-string.js";
 import { Packr, type Options } from "msgpackr";
 import { COMMAND_KINDS, COMMAND_SCHEMAS, isCommandKind } from "./command-schema.js";
 import type { CommandSchema, FieldRule, FieldSpec } from "./command-schema.js";
@@ -101,6 +102,8 @@ function buildCommand(value: unknown): AnyCommand {
   if (schema.oneOf && schema.oneOf.every((name) => cmd[name] === undefined)) {
     fail("missing_field", `${schema.kind} needs ${schema.oneOf.join(" or ")}`);
   }
+  // Resting orders and the idempotency index keep the cmdId: not the whole payload with it.
+  if (typeof cmd["cmdId"] === "string") cmd["cmdId"] = flatString(cmd["cmdId"]);
   return cmd as unknown as AnyCommand;
 }
 

@@ -70,7 +70,8 @@ export class OrderActor {
   constructor(
     readonly id: number,
     readonly cmdId: string,
-    readonly account: string,
+    /** Replaced by its account list's copy when the order rests (AccountIndex.add), so resting orders share one string per account. */
+    public account: string,
     readonly market: string,
     isBuy: boolean,
     orderType: OrderType,

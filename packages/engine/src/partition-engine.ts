@@ -39,8 +39,12 @@ export class PartitionEngine {
   private readonly rt: Runtime;
   /** The last committed state to roll back to: the last snapshot's bytes, or an image the engine took. */
   private checkpoint: Uint8Array | Checkpoint;
-  /** The engine's own checkpoint image, retaken in place each time (see record). */
-  private readonly image: Checkpoint;
+  /**
+   * The engine's own checkpoint image, retaken in place each time (see record). Dropped
+   * while snapshot bytes are the checkpoint: it holds a reference to every resting order
+   * and a copy of the idempotency index (at 1M resting orders, tens of MB).
+   */
+  private image: Checkpoint | null;
   private readonly journal = new Journal();
   private deadLetters: DeadLetter[] = [];
   private alerts: Alert[] = [];
@@ -55,10 +59,13 @@ export class PartitionEngine {
     this.checkpoint = this.image;
   }
 
-  /** Rebuilds an engine from snapshot bytes (throws SnapshotError when they are bad). */
+  /** Rebuilds an engine from snapshot bytes (throws SnapshotError when they are bad); they are its first checkpoint. */
   static restore(bytes: Uint8Array, opts: PartitionEngineOptions): PartitionEngine {
     const o = { ...defaultEngineOptions, ...opts };
-    return new PartitionEngine(opts, decodeSnapshot(bytes, o.terminalOrdersMax, o.idempotencyMax));
+    const engine = new PartitionEngine(opts, decodeSnapshot(bytes, o.terminalOrdersMax, o.idempotencyMax));
+    engine.checkpoint = bytes;
+    engine.image = null;
+    return engine;
   }
 
   get partition(): number {
@@ -136,6 +143,7 @@ export class PartitionEngine {
   snapshot(): Uint8Array {
     const bytes = encodeSnapshot(this.state);
     this.checkpoint = bytes;
+    this.image = null;
     this.journal.clear();
     return bytes;
   }
@@ -199,7 +207,8 @@ export class PartitionEngine {
     const resident = s.orders.size + s.terminal.size + s.byCmd.size;
     if (this.journal.length < Math.max(this.options.checkpointCommandsMax, resident)) return;
     // An image rather than snapshot bytes: the same state, an order of magnitude cheaper to take.
-    this.checkpoint = this.image.capture(s);
+    this.image = this.image ? this.image.capture(s) : new Checkpoint(s);
+    this.checkpoint = this.image;
     this.journal.clear();
   }
 

@@ -22,7 +22,7 @@ export function place(rt: Runtime, c: PlaceCommand): void {
     return rt.reject(c, 0, "post_only_would_take", `post-only order at ${limit} would take liquidity`);
 
   const o = new OrderActor(
-    rt.inSeq, c.cmdId, c.account, c.market, isBuy, c.type, c.tif,
+    rt.inSeq, c.cmdId, c.account, book.symbol, isBuy, c.type, c.tif,
     c.stp ?? DEFAULT_STP, c.postOnly === true, c.expireAt ?? 0, limit, c.qty,
   );
   o.open();

@@ -1,0 +1,76 @@
+import type { Packr } from "msgpackr";
+
+/**
+ * Writes one msgpack document piece by piece into a buffer of its own: container
+ * headers by hand, leaves through a Packr. A large document (a snapshot of a million
+ * orders) is then never materialised as objects first, nor packed into msgpackr's
+ * process-wide buffer, which would grow to 1.25–2× the document and stay that big.
+ * The bytes are those `packr.pack` gives for the same document (arrays get the smallest
+ * header, objects' maps a map16 one, as msgpackr writes them).
+ */
+export class MsgpackWriter {
+  private buf: Uint8Array;
+  private pos = 0;
+
+  constructor(
+    private readonly packr: Packr,
+    sizeHint = 64 * 1024,
+  ) {
+    this.buf = new Uint8Array(Math.max(1024, sizeHint));
+  }
+
+  arrayHeader(n: number): this {
+    if (n < 0x10) return this.byte(0x90 | n);
+    if (n < 0x10000) return this.byte(0xdc).u16(n);
+    return this.byte(0xdd).u32(n);
+  }
+
+  /** As msgpackr writes an object's map: map16 even when a fixmap would do. */
+  mapHeader(n: number): this {
+    if (n < 0x10000) return this.byte(0xde).u16(n);
+    return this.byte(0xdf).u32(n);
+  }
+
+  /** One complete value, packed by the Packr (copied out of its buffer at once). */
+  value(v: unknown): this {
+    const b = this.packr.pack(v);
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
+    return this;
+  }
+
+  /** The document: a buffer of exactly its size. */
+  finish(): Uint8Array {
+    return this.pos === this.buf.length ? this.buf : this.buf.slice(0, this.pos);
+  }
+
+  private byte(b: number): this {
+    this.room(1);
+    this.buf[this.pos++] = b;
+    return this;
+  }
+
+  private u16(n: number): this {
+    this.room(2);
+    this.buf[this.pos++] = n >>> 8;
+    this.buf[this.pos++] = n & 0xff;
+    return this;
+  }
+
+  private u32(n: number): this {
+    this.room(4);
+    this.buf[this.pos++] = n >>> 24;
+    this.buf[this.pos++] = (n >>> 16) & 0xff;
+    this.buf[this.pos++] = (n >>> 8) & 0xff;
+    this.buf[this.pos++] = n & 0xff;
+    return this;
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.pos + n, Math.ceil(this.buf.length * 1.5)));
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+}
