@@ -58,6 +58,8 @@ export class PartitionRunner {
   private tickInFlight = false;
   private lastSnapshotAt = performance.now();
   private lastCommandAt = performance.now();
+  /** Counts since the metrics were last reported, and the consumer's last pending count (-1: none since). */
+  private readonly unreported = { commands: 0, events: 0, pending: -1 };
   private snapshotting: Promise<void> | null = null;
   private snapshotTimer: NodeJS.Timeout | null = null;
   private readonly log: Log;
@@ -116,23 +118,31 @@ export class PartitionRunner {
     const timings = { positionMs: ms(positionAt - this.startedAt), snapshotReadMs: ms(this.snapshotReadMs), restoreMs: ms(performance.now() - positionAt - this.snapshotReadMs) };
     this.log.info({ lastInSeq: this.engine.lastInSeq, lastSeq: this.engine.lastSeq, durableSeq: position.lastSeq, ...timings }, "partition recovering");
     if (this.caughtUpInSeq <= this.engine.lastInSeq) this.markServing();
+    try {
+      this.messages = await opening;
+    } catch (e) {
+      this.publisher.stop();
+      this.querySub?.unsubscribe();
+      this.querySub = null;
+      throw e;
+    }
+    this.consumerMs = ms(performance.now() - consumerStart);
+    if (this.stopRequested) {
+      this.messages.stop();
+      return this.finish();
+    }
     const watchdog = new ConsumerWatchdog(this.deps.jsm, this.p, CONSUMER_STALL_MS, (e) => {
       this.log.error({ err: e }, "command consumer stalled; restarting the partition loop");
       this.fail(e);
     });
     this.watchdog = watchdog;
     this.snapshotTimer = setInterval(() => {
+      this.reportMetrics();
       this.maybeSnapshot();
       this.maybeTick();
       if (this.publisher.backlog <= this.tuning.backlogEventsMax) watchdog.check(this.engine.lastInSeq);
     }, TIMER_MS);
     this.snapshotTimer.unref();
-    this.messages = await opening;
-    this.consumerMs = ms(performance.now() - consumerStart);
-    if (this.stopRequested) {
-      this.messages.stop();
-      return this.finish();
-    }
     for await (const m of this.messages) {
       if (this.stopRequested) break;
       this.apply(m);
@@ -222,9 +232,10 @@ export class PartitionRunner {
       for (const dl of dls) this.log.error({ inSeq: dl.inSeq, cmdId: dl.command.cmdId, err: dl.error }, "command dead-lettered");
       this.publisher.addSideOutputs(this.engine.lastSeq, dls, alerts);
     }
-    this.deps.observer.commands(this.p, 1);
-    this.deps.observer.events(this.p, events.length);
-    this.deps.observer.lag(this.p, m.info.pending);
+    // Metrics are reported from the timer (reportMetrics): a labelled gauge set per command cost ~1 µs.
+    this.unreported.commands++;
+    this.unreported.events += events.length;
+    this.unreported.pending = m.info.pending;
     this.commandsSinceSnapshot++;
     this.lastCommandAt = performance.now();
     if (this.state === "recovering") {
@@ -293,6 +304,15 @@ export class PartitionRunner {
     this.deps.observer.snapshot(this.p, performance.now() - started, bytes.length);
   }
 
+  private reportMetrics(): void {
+    const u = this.unreported;
+    if (u.commands > 0) this.deps.observer.commands(this.p, u.commands);
+    if (u.events > 0) this.deps.observer.events(this.p, u.events);
+    if (u.pending >= 0) this.deps.observer.lag(this.p, u.pending);
+    u.commands = u.events = 0;
+    u.pending = -1;
+  }
+
   private fail(e: Error): void {
     if (this.failure) return;
     this.failure = e;
@@ -302,6 +322,7 @@ export class PartitionRunner {
 
   private finish(): void {
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    this.reportMetrics();
     this.publisher?.stop();
     this.querySub?.unsubscribe();
     this.querySub = null;
