@@ -15,6 +15,7 @@
  * undefined; JSON cannot).
  */
 import { flatString } from "./flat-string.js";
+import { MsgpackWriter } from "./msgpack-writer.js";
 import { Packr, type Options } from "msgpackr";
 import { COMMAND_KINDS, COMMAND_SCHEMAS, isCommandKind } from "./command-schema.js";
 import type { CommandSchema, FieldRule, FieldSpec } from "./command-schema.js";
@@ -199,6 +200,41 @@ export function encodeCommand(cmd: AnyCommand): Uint8Array {
 
 export function encodeEvents(events: readonly EngineEvent[]): Uint8Array {
   return packr.pack(events.map(toWire));
+}
+
+/**
+ * Each event's msgpack, packed once, so that one batch can go out as the durable output,
+ * the execution reports and the market data without converting and packing every event
+ * two or three times: `joinPackedEvents(packEvents(es))` is byte for byte
+ * `encodeEvents(es)`, and `encodeWithPackedEvents(head, packEvents(es))` is
+ * `encodeValue({ ...head, events: es })`. (msgpackr never writes over bytes it has
+ * returned, so the parts stay valid.)
+ */
+export function packEvents(events: readonly EngineEvent[]): Uint8Array[] {
+  return events.map((e) => packr.pack(toWire(e)));
+}
+
+/** The msgpack array of packed events (see packEvents). */
+export function joinPackedEvents(parts: readonly Uint8Array[]): Uint8Array {
+  const w = new MsgpackWriter(packr, 8 + sizeOf(parts)).arrayHeader(parts.length);
+  for (const p of parts) w.raw(p);
+  return w.finish();
+}
+
+/** The msgpack map of `head`'s fields followed by `events`, the packed events (see packEvents). */
+export function encodeWithPackedEvents(head: Record<string, unknown>, parts: readonly Uint8Array[]): Uint8Array {
+  const keys = Object.keys(head).filter((k) => head[k] !== undefined);
+  const w = new MsgpackWriter(packr, 64 + 16 * keys.length + sizeOf(parts)).mapHeader(keys.length + 1);
+  for (const k of keys) w.value(k).value(toWire(head[k]));
+  w.value("events").arrayHeader(parts.length);
+  for (const p of parts) w.raw(p);
+  return w.finish();
+}
+
+function sizeOf(parts: readonly Uint8Array[]): number {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  return n;
 }
 
 /** Any message of the protocol (reports, query replies) in the same msgpack dialect. */

@@ -8,5 +8,5 @@ export { AssertionError, PartitionCorruptedError, SnapshotError, SequenceError, 
 export { deriveRules, checkMarketSpec, type MarketRules } from "./market-rules.js";
 export type { Rejection } from "./rejection.js";
 export {
-  decodeCommand, validateCommand, encodeCommand, encodeEvents, decodeEvents, encodeValue, decodeValue, type DecodeResult,
+  decodeCommand, validateCommand, encodeCommand, encodeEvents, decodeEvents, packEvents, joinPackedEvents, encodeWithPackedEvents, encodeValue, decodeValue, type DecodeResult,
 } from "./codec.js";

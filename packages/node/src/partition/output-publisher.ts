@@ -1,6 +1,6 @@
 import { headers as natsHeaders } from "@nats-io/transport-node";
 import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
-import { encodeEvents, encodeValue, type Alert, type DeadLetter, type EngineEvent } from "@bourse/engine";
+import { encodeValue, encodeWithPackedEvents, joinPackedEvents, packEvents, type Alert, type DeadLetter, type EngineEvent } from "@bourse/engine";
 import { STREAM_OUT, headers, subjects } from "../protocol.js";
 import type { PartitionDeps, PartitionTuning } from "./deps.js";
 import { ReportFanout } from "./report-fanout.js";
@@ -120,7 +120,9 @@ export class OutputPublisher {
     const started = performance.now();
     const first = batch[0]!.seq;
     const last = batch[batch.length - 1]!.seq;
-    const data = encodeEvents(batch);
+    // Each event is converted and packed once, for the batch here and for its reports and market data later.
+    const parts = packEvents(batch);
+    const data = joinPackedEvents(parts);
     const h = natsHeaders();
     h.set(headers.firstSeq, String(first));
     h.set(headers.lastSeq, String(last));
@@ -132,7 +134,7 @@ export class OutputPublisher {
     this.position.streamSeq = streamSeq;
     this.position.lastSeq = last;
     this.deps.observer.batch(this.p, batch.length, data.length, performance.now() - started);
-    this.afterDurable(batch, streamSeq, last);
+    this.afterDurable(batch, parts, streamSeq, last);
   }
 
   private async publishWithRetry(data: Uint8Array, h: ReturnType<typeof natsHeaders>, fence: object, last: number): Promise<number> {
@@ -168,11 +170,12 @@ export class OutputPublisher {
     return ours ? m.seq : null;
   }
 
-  private afterDurable(batch: EngineEvent[], streamSeq: number, last: number): void {
+  private afterDurable(batch: EngineEvent[], parts: readonly Uint8Array[], streamSeq: number, last: number): void {
     const { reports, marketData } = this.fanout.split(batch, streamSeq);
     const nc = this.deps.nc;
-    for (const [account, r] of reports) nc.publish(subjects.evt(account), encodeValue(r));
-    for (const [market, evs] of marketData) nc.publish(subjects.md(market), encodeEvents(evs));
+    const pick = (idx: readonly number[]) => idx.map((i) => parts[i]!);
+    for (const [account, r] of reports) nc.publish(subjects.evt(account), encodeWithPackedEvents(r.head, pick(r.events)));
+    for (const [market, idx] of marketData) nc.publish(subjects.md(market), joinPackedEvents(pick(idx)));
     while (this.deadLetters.length > 0 && this.deadLetters[0]!.afterSeq <= last) {
       const { dl } = this.deadLetters.shift()!;
       this.deps.observer.deadLetter(this.p);

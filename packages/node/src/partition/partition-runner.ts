@@ -56,7 +56,8 @@ export class PartitionRunner {
   private snapshotReadMs = 0;
   private consumerMs: number | undefined;
   private tickInFlight = false;
-  private lastSnapshotAt = performance.now();
+  /** When the last snapshot was taken; see the constructor for the first one. */
+  private lastSnapshotAt: number;
   private lastCommandAt = performance.now();
   /** Counts since the metrics were last reported, and the consumer's last pending count (-1: none since). */
   private readonly unreported = { commands: 0, events: 0, pending: -1 };
@@ -74,6 +75,9 @@ export class PartitionRunner {
   ) {
     this.log = deps.log.child({ partition: p, epoch });
     this.snapshots = new SnapshotReader(deps.jsm);
+    // Partitions start together (node start, failover): spread their time-triggered
+    // snapshots over the interval instead of encoding and storing them all in one tick.
+    this.lastSnapshotAt = performance.now() - (p / Math.max(1, tuning.partitions)) * tuning.snapshotMsEvery;
   }
 
   /**

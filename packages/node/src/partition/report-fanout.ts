@@ -2,6 +2,9 @@ import { LRUCache } from "lru-cache";
 import type { EngineEvent } from "@bourse/engine";
 import type { ReportMessage } from "../protocol.js";
 
+/** A report without its events, in the wire order of ReportMessage's fields. */
+export type ReportHead = Omit<ReportMessage, "events">;
+
 /** Accounts whose last report sequence a partition remembers for gap detection. */
 const ACCOUNTS_TRACKED_MAX = 100_000;
 
@@ -29,34 +32,40 @@ export class ReportFanout {
     private fresh: boolean,
   ) {}
 
-  split(events: readonly EngineEvent[], streamSeq: number): { reports: Map<string, ReportMessage>; marketData: Map<string, EngineEvent[]> } {
-    const byAccount = new Map<string, EngineEvent[]>();
-    const marketData = new Map<string, EngineEvent[]>();
-    const add = <K>(m: Map<K, EngineEvent[]>, k: K, e: EngineEvent) => {
+  /**
+   * Who gets which events of a durable batch, as indexes into `events` (the caller has
+   * each event packed once): every report's header fields, its account's events, and
+   * each market's market-data events.
+   */
+  split(events: readonly EngineEvent[], streamSeq: number): { reports: Map<string, { head: ReportHead; events: number[] }>; marketData: Map<string, number[]> } {
+    const byAccount = new Map<string, number[]>();
+    const marketData = new Map<string, number[]>();
+    const add = (m: Map<string, number[]>, k: string, i: number) => {
       const l = m.get(k);
-      if (l) l.push(e);
-      else m.set(k, [e]);
+      if (l) l.push(i);
+      else m.set(k, [i]);
     };
-    for (const e of events) {
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
       if (e.type === "trade") {
-        add(byAccount, e.makerAccount, e);
-        if (e.takerAccount !== e.makerAccount) add(byAccount, e.takerAccount, e);
-        add(marketData, e.market, e);
+        add(byAccount, e.makerAccount, i);
+        if (e.takerAccount !== e.makerAccount) add(byAccount, e.takerAccount, i);
+        add(marketData, e.market, i);
       } else if (e.type === "l2") {
-        add(marketData, e.market, e);
+        add(marketData, e.market, i);
       } else if (e.type === "market") {
-        add(marketData, e.spec.symbol, e);
+        add(marketData, e.spec.symbol, i);
       } else {
-        add(byAccount, e.account, e);
+        add(byAccount, e.account, i);
       }
     }
     const first = events[0]!.seq;
     const last = events[events.length - 1]!.seq;
-    const reports = new Map<string, ReportMessage>();
+    const reports = new Map<string, { head: ReportHead; events: number[] }>();
     for (const [account, list] of byAccount) {
       const prevSeq = this.lastByAccount.get(account) ?? (this.fresh ? 0 : -1);
-      this.lastByAccount.set(account, list[list.length - 1]!.seq);
-      reports.set(account, { partition: this.partition, streamSeq, firstSeq: first, lastSeq: last, prevSeq, events: list });
+      this.lastByAccount.set(account, events[list[list.length - 1]!]!.seq);
+      reports.set(account, { head: { partition: this.partition, streamSeq, firstSeq: first, lastSeq: last, prevSeq }, events: list });
     }
     return { reports, marketData };
   }
