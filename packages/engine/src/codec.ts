@@ -15,7 +15,6 @@
  * undefined; JSON cannot).
  */
 import { flatString } from "./flat-string.js";
-import { MsgpackWriter } from "./msgpack-writer.js";
 import { Packr, type Options } from "msgpackr";
 import { COMMAND_KINDS, COMMAND_SCHEMAS, isCommandKind } from "./command-schema.js";
 import type { CommandSchema, FieldRule, FieldSpec } from "./command-schema.js";
@@ -216,25 +215,53 @@ export function packEvents(events: readonly EngineEvent[]): Uint8Array[] {
 
 /** The msgpack array of packed events (see packEvents). */
 export function joinPackedEvents(parts: readonly Uint8Array[]): Uint8Array {
-  const w = new MsgpackWriter(packr, 8 + sizeOf(parts)).arrayHeader(parts.length);
-  for (const p of parts) w.raw(p);
-  return w.finish();
+  return withArray(new Uint8Array(0), parts);
 }
 
 /** The msgpack map of `head`'s fields followed by `events`, the packed events (see packEvents). */
 export function encodeWithPackedEvents(head: Record<string, unknown>, parts: readonly Uint8Array[]): Uint8Array {
-  const keys = Object.keys(head).filter((k) => head[k] !== undefined);
-  const w = new MsgpackWriter(packr, 64 + 16 * keys.length + sizeOf(parts)).mapHeader(keys.length + 1);
-  for (const k of keys) w.value(k).value(toWire(head[k]));
-  w.value("events").arrayHeader(parts.length);
-  for (const p of parts) w.raw(p);
-  return w.finish();
+  // msgpackr writes an object as a map16 (0xde, count) followed by its entries: pack the head, count
+  // one entry more, and append the key "events" and the array.
+  const h = packr.pack(toWire(head));
+  if (h[0] !== 0xde) throw new Error(`unexpected map header 0x${h[0]!.toString(16)} packing a report head`);
+  const prefix = new Uint8Array(h.length + EVENTS_KEY.length);
+  prefix.set(h);
+  const n = ((h[1]! << 8) | h[2]!) + 1;
+  prefix[1] = n >>> 8;
+  prefix[2] = n & 0xff;
+  prefix.set(EVENTS_KEY, h.length);
+  return withArray(prefix, parts);
 }
 
-function sizeOf(parts: readonly Uint8Array[]): number {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  return n;
+/** msgpack of the string "events". */
+const EVENTS_KEY = Uint8Array.from([0xa6, ...new TextEncoder().encode("events")]);
+
+/** `prefix`, then a msgpack array header for `parts`, then the parts: one exact-size buffer. */
+function withArray(prefix: Uint8Array, parts: readonly Uint8Array[]): Uint8Array {
+  const n = parts.length;
+  const header = n < 0x10 ? 1 : n < 0x10000 ? 3 : 5;
+  let size = prefix.length + header;
+  for (const p of parts) size += p.length;
+  const out = new Uint8Array(size);
+  out.set(prefix);
+  let at = prefix.length;
+  if (n < 0x10) out[at++] = 0x90 | n;
+  else if (n < 0x10000) {
+    out[at++] = 0xdc;
+    out[at++] = n >>> 8;
+    out[at++] = n & 0xff;
+  } else {
+    out[at++] = 0xdd;
+    out[at++] = n >>> 24;
+    out[at++] = (n >>> 16) & 0xff;
+    out[at++] = (n >>> 8) & 0xff;
+    out[at++] = n & 0xff;
+  }
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** Any message of the protocol (reports, query replies) in the same msgpack dialect. */

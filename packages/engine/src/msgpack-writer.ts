@@ -33,11 +33,7 @@ export class MsgpackWriter {
 
   /** One complete value, packed by the Packr (copied out of its buffer at once). */
   value(v: unknown): this {
-    return this.raw(this.packr.pack(v));
-  }
-
-  /** Bytes that already are msgpack (one or more complete values). */
-  raw(b: Uint8Array): this {
+    const b = this.packr.pack(v);
     this.room(b.length);
     this.buf.set(b, this.pos);
     this.pos += b.length;
