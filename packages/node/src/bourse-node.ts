@@ -6,7 +6,7 @@ import { ConnectionMonitor, connectNats } from "./connection.js";
 import { startHttpServer, type HealthReport, type HttpServerHandle } from "./http-server.js";
 import { PartitionLeases } from "./lease.js";
 import { createLogger, type Logger } from "./logger.js";
-import { answerLiveness, livenessProbe } from "./liveness.js";
+import { LIVENESS_INFO, answerLiveness, livenessProbe } from "./liveness.js";
 import { Membership } from "./membership.js";
 import { createMetrics, type NodeMetrics } from "./metrics.js";
 import type { PartitionDeps, PartitionObserver, PartitionTuning } from "./partition/deps.js";
@@ -55,7 +55,7 @@ export class BourseNode {
     // Before the first heartbeat: a peer that hears us must find our liveness subscription.
     await answerLiveness(nc, cfg.id);
     const membership = new Membership({
-      kv: handles.kvMembers, id: cfg.id, info: { httpPort: cfg.httpPort }, logger: log,
+      kv: handles.kvMembers, id: cfg.id, info: { httpPort: cfg.httpPort, ...LIVENESS_INFO }, logger: log,
       heartbeatMsInterval: cfg.heartbeatMsInterval, failureMsTimeout: cfg.failureMsTimeout,
       probe: livenessProbe(nc, Math.max(cfg.heartbeatMsInterval, 100)),
     });

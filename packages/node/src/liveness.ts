@@ -13,9 +13,17 @@
  * servers are partitioned from each other): the deadline would declare it dead a few
  * hundred ms later anyway, and ownership stays safe regardless, because leases are
  * fenced (DESIGN.md, Fencing).
+ *
+ * Only members that say they answer (LIVENESS_INFO in their member record) are
+ * probed: a node of an older version, met during a rolling upgrade, has no such
+ * subscription, and "no responders" from it proves nothing.
  */
 import { RequestError, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import type { MemberRecord } from "./membership.js";
 import { subjects } from "./protocol.js";
+
+/** Merged into a member record's `info` by nodes that answer probes. */
+export const LIVENESS_INFO = { liveness: true } as const;
 
 /** Answers liveness probes for `id` until the returned subscription is closed. */
 export async function answerLiveness(nc: NatsConnection, id: string): Promise<Subscription> {
@@ -32,9 +40,10 @@ export async function answerLiveness(nc: NatsConnection, id: string): Promise<Su
 /** "gone": no responders (the member's connection is closed); "unknown": it answered, or did not in time. */
 export type LivenessVerdict = "gone" | "unknown";
 
-/** A probe function for Membership: asks `bourse.node.<id>.alive`, waits at most `timeoutMs`. */
-export function livenessProbe(nc: NatsConnection, timeoutMs: number): (id: string) => Promise<LivenessVerdict> {
-  return async (id) => {
+/** A probe function for Membership: asks `bourse.node.<id>.alive`, waits at most `timeoutMs`; "unknown" for members that do not answer probes. */
+export function livenessProbe(nc: NatsConnection, timeoutMs: number): (member: MemberRecord) => Promise<LivenessVerdict> {
+  return async ({ id, info }) => {
+    if (info["liveness"] !== true) return "unknown";
     try {
       await nc.request(subjects.alive(id), undefined, { timeout: timeoutMs });
       return "unknown";

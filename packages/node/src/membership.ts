@@ -80,7 +80,7 @@ export interface MembershipOptions {
   wallClock?: () => number;
   logger?: Logger;
   /** Asks whether a suspected member's connection is gone (liveness.ts); without it only the deadline detects. */
-  probe?: (id: string) => Promise<"gone" | "unknown">;
+  probe?: (member: MemberRecord) => Promise<"gone" | "unknown">;
   /** Heartbeat age (own-heartbeat clock) at which a member is probed; default 2 × heartbeatMsInterval. */
   suspectMsAfter?: number;
 }
@@ -116,7 +116,7 @@ export class Membership extends EventEmitter<MembershipEvents> {
   private readonly startMsTimeout: number;
   private readonly clock: () => number;
   private readonly log: Logger;
-  private readonly probe: ((id: string) => Promise<"gone" | "unknown">) | undefined;
+  private readonly probe: ((member: MemberRecord) => Promise<"gone" | "unknown">) | undefined;
   private readonly suspectMsAfter: number;
   /** Members being probed, and the own-heartbeat clock of each one's last probe. */
   private readonly probing = new Set<string>();
@@ -348,14 +348,14 @@ export class Membership extends EventEmitter<MembershipEvents> {
   }
 
   /** Probes a suspected member (at most once per heartbeat interval); drops it when its connection is gone. */
-  private confirm(id: string, h: { at: number }): void {
+  private confirm(id: string, h: { at: number; record: MemberRecord }): void {
     if (!this.probe || this.probing.has(id)) return;
     const last = this.probedAt.get(id);
     if (last !== undefined && last >= h.at && this.selfClock - last < this.heartbeatMsInterval) return;
     this.probing.add(id);
     this.probedAt.set(id, this.selfClock);
     const silentMs = Math.round(this.selfClock - h.at);
-    this.probe(id)
+    this.probe(h.record)
       .catch(() => "unknown" as const)
       .then((verdict) => {
         this.probing.delete(id);

@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Membership, MembershipError, type Logger } from "../src/membership.js";
-import { livenessProbe } from "../src/liveness.js";
+import { LIVENESS_INFO, livenessProbe } from "../src/liveness.js";
 import { KV_MEMBERS } from "../src/protocol.js";
 import { startNatsServer, type NatsServerHandle } from "../src/local/nats-server.js";
 
@@ -233,20 +233,21 @@ test("options are validated; start() twice is an error", async () => {
 });
 
 /** A real node process running only a Membership, to be killed with SIGKILL. */
-test("with liveness probes a killed member is confirmed gone before its deadline; a stalled one is left to the deadline", async () => {
+test("with liveness probes a killed member is confirmed gone before its deadline; a stalled one, or one that does not answer probes, is left to the deadline", async () => {
   await withEnv(2, async ({ server, ncs, kvs }) => {
     const logs = [recordingLogger(), recordingLogger()];
     const [a, b] = [0, 1].map((i) => member(kvs[i]!, "ab"[i]!, { logger: logs[i]!, probe: livenessProbe(ncs[i]!, HEARTBEAT_MS) }));
     const children: ChildProcess[] = [];
     try {
       await Promise.all([a!.start(), b!.start()]);
-      for (const id of ["k", "s"]) {
-        const child = spawnMember(server.url, id);
+      for (const id of ["k", "s", "o"]) {
+        // "o" is a node of an older version: no liveness subscription, nothing in its record.
+        const child = spawnMember(server.url, id, id === "o" ? {} : LIVENESS_INFO);
         children.push(child);
         const [line] = (await once(child.stdout!, "data")) as [Buffer];
         assert.match(line.toString(), /^ready/);
       }
-      await Promise.all([a!, b!].map((m) => whenLive(m, is(["a", "b", "k", "s"]))));
+      await Promise.all([a!, b!].map((m) => whenLive(m, is(["a", "b", "k", "o", "s"]))));
       await new Promise((r) => setTimeout(r, 3 * HEARTBEAT_MS + 37));
       const killedAt = performance.now();
       children[0]!.kill("SIGKILL");
@@ -256,9 +257,11 @@ test("with liveness probes a killed member is confirmed gone before its deadline
       for (const l of logs) l.lines.length = 0;
 
       // A stopped process keeps its connection: probes time out, nothing is concluded early.
+      // A member that does not say it answers probes is not probed at all.
       children[1]!.kill("SIGSTOP");
-      await Promise.all([a!, b!].map((m) => whenLive(m, lacks("s"))));
-      for (const l of logs) assert.not.ok(l.lines.some((x) => x.includes("connection is gone")), "a stalled member is left to the deadline");
+      children[2]!.kill("SIGKILL");
+      await Promise.all([a!, b!].map((m) => whenLive(m, (live) => !live.includes("s") && !live.includes("o"))));
+      for (const l of logs) assert.not.ok(l.lines.some((x) => x.includes("connection is gone")), "stalled and old-version members are left to the deadline");
       assert.equal(a!.live(), ["a", "b"]);
     } finally {
       for (const c of children) {
@@ -270,7 +273,7 @@ test("with liveness probes a killed member is confirmed gone before its deadline
   });
 });
 
-function spawnMember(url: string, id: string): ChildProcess {
+function spawnMember(url: string, id: string, info: Record<string, unknown> = LIVENESS_INFO): ChildProcess {
   const modules = {
     membership: new URL("../src/membership.js", import.meta.url).href,
     liveness: new URL("../src/liveness.js", import.meta.url).href,
@@ -285,7 +288,7 @@ function spawnMember(url: string, id: string): ChildProcess {
     const kv = await new Kvm(nc).open(${JSON.stringify(KV_MEMBERS)});
     const { answerLiveness } = await import(${JSON.stringify(modules.liveness)});
     await answerLiveness(nc, ${JSON.stringify(id)});
-    const m = new Membership({ kv, id: ${JSON.stringify(id)}, heartbeatMsInterval: ${HEARTBEAT_MS}, failureMsTimeout: ${TIMEOUT_MS} });
+    const m = new Membership({ kv, id: ${JSON.stringify(id)}, info: ${JSON.stringify(info)}, heartbeatMsInterval: ${HEARTBEAT_MS}, failureMsTimeout: ${TIMEOUT_MS} });
     await m.start();
     process.stdout.write("ready\\n");
   `;
