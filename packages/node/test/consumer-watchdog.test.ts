@@ -30,7 +30,7 @@ test("an idle partition is not a stall, and later checks scan only what arrived 
         },
       },
     } as unknown as JetStreamManager;
-    const w = new ConsumerWatchdog(spy, 0, 50, (e) => stalls.push(e));
+    const w = new ConsumerWatchdog(spy, 0, 50, (e) => stalls.push(e), first.seq);
     await sleep(60);
     w.check(first.seq); // partition 0 applied its only command: idle
     await sleep(50);

@@ -46,7 +46,6 @@ export class PartitionRunner {
   private querySub: Subscription | null = null;
   private stopRequested = false;
   private failure: Error | null = null;
-  private watchdog: ConsumerWatchdog | null = null;
   private commandsSinceSnapshot = 0;
   /** The partition's last command in the log when recovery started: serving once it is applied. */
   private caughtUpInSeq = 0;
@@ -57,7 +56,9 @@ export class PartitionRunner {
   private tickInFlight = false;
   /** When the last snapshot was taken; see the constructor for the first one. */
   private lastSnapshotAt: number;
+  /** When the timer last saw lastInSeq move (the partition's last activity, to 100 ms), and where it was. */
   private lastCommandAt = performance.now();
+  private lastSeenInSeq = 0;
   /** Counts since the metrics were last reported, and the consumer's last pending count (-1: none since). */
   private readonly unreported = { commands: 0, events: 0, pending: -1 };
   private snapshotting: Promise<void> | null = null;
@@ -103,7 +104,6 @@ export class PartitionRunner {
     this.caughtUpInSeq = lastLogged?.seq ?? 0;
     const positionAt = performance.now();
     const usable = info !== null && !(info instanceof SnapshotReadError) && info.seq <= position.lastSeq;
-    const consumerStart = performance.now();
     let opening = this.openConsumer(usable ? info.lastInSeq + 1 : 1);
     try {
       this.engine = await this.restore(info, position.lastSeq);
@@ -129,7 +129,7 @@ export class PartitionRunner {
       this.querySub = null;
       throw e;
     }
-    this.consumerMs = ms(performance.now() - consumerStart);
+    this.consumerMs = ms(performance.now() - positionAt);
     if (this.stopRequested) {
       this.messages.stop();
       return this.finish();
@@ -137,9 +137,9 @@ export class PartitionRunner {
     const watchdog = new ConsumerWatchdog(this.deps.jsm, this.p, CONSUMER_STALL_MS, (e) => {
       this.log.error({ err: e }, "command consumer stalled; restarting the partition loop");
       this.fail(e);
-    });
-    this.watchdog = watchdog;
+    }, this.engine.lastInSeq);
     this.snapshotTimer = setInterval(() => {
+      this.noteActivity();
       this.reportMetrics();
       this.maybeSnapshot();
       this.maybeTick();
@@ -229,7 +229,6 @@ export class PartitionRunner {
   }
 
   private apply(m: JsMsg): void {
-    this.watchdog?.progress();
     const inSeq = m.seq;
     const ts = Math.floor(m.info.timestampNanos / 1e6);
     const input = intake(m.subject, m.data, this.p, this.tuning.partitions);
@@ -246,7 +245,6 @@ export class PartitionRunner {
     this.unreported.events += events.length;
     this.unreported.pending = m.info.pending;
     this.commandsSinceSnapshot++;
-    this.lastCommandAt = performance.now();
     if (this.state === "recovering") {
       this.replayed++;
       if (inSeq >= this.caughtUpInSeq) this.markServing();
@@ -311,6 +309,12 @@ export class PartitionRunner {
     await this.publisher.drain();
     await saveSnapshot(this.deps.snapshots, this.p, bytes, meta);
     this.deps.observer.snapshot(this.p, performance.now() - started, bytes.length);
+  }
+
+  private noteActivity(): void {
+    if (this.engine.lastInSeq === this.lastSeenInSeq) return;
+    this.lastSeenInSeq = this.engine.lastInSeq;
+    this.lastCommandAt = performance.now();
   }
 
   private reportMetrics(): void {
