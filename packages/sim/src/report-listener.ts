@@ -6,9 +6,8 @@
  * client recovers it from BOURSE_OUT); a report that differs from the durable
  * output is.
  */
-import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { decodeValue } from "@bourse/engine";
-import { canonical, type ReportMessage } from "@bourse/node";
+import type { ConnectionOptions } from "@nats-io/transport-node";
+import { ReportTap, canonical, type ReportMessage } from "@bourse/node";
 
 export class ReportListener {
   /** "partition/seq" → the event as first reported (canonical JSON). */
@@ -17,37 +16,32 @@ export class ReportListener {
   readonly conflicts: { partition: number; seq: number; first: string; second: string }[] = [];
   /** cmdId → epoch ms of its first report. */
   readonly firstReportAt = new Map<string, number>();
-  messages = 0;
   repeats = 0;
-  undecodable = 0;
-  private readonly sub: Subscription;
+  private tap!: ReportTap;
 
-  private constructor(private readonly nc: NatsConnection) {
-    this.sub = nc.subscribe("bourse.evt.>", { callback: (err, m) => (err ? undefined : this.onMessage(m.data)) });
-  }
+  private constructor() {}
 
   static async start(options: ConnectionOptions): Promise<ReportListener> {
-    const nc = await connect(options);
-    const l = new ReportListener(nc);
-    await nc.flush();
+    const l = new ReportListener();
+    l.tap = await ReportTap.open(options, (r) => l.onReport(r));
     return l;
   }
 
-  async close(): Promise<void> {
-    this.sub.unsubscribe();
-    await this.nc.close().catch(() => {});
+  /** Report messages received, and ones that could not be decoded. */
+  get messages(): number {
+    return this.tap.messages;
   }
 
-  private onMessage(data: Uint8Array): void {
+  get undecodable(): number {
+    return this.tap.undecodable;
+  }
+
+  close(): Promise<void> {
+    return this.tap.close();
+  }
+
+  private onReport(r: ReportMessage): void {
     const now = Date.now();
-    let r: ReportMessage;
-    try {
-      r = decodeValue(data) as ReportMessage;
-    } catch {
-      this.undecodable++;
-      return;
-    }
-    this.messages++;
     for (const e of r.events as { seq: number; cmdId?: string }[]) {
       const key = `${r.partition}/${e.seq}`;
       const c = canonical(e);

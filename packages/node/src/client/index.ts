@@ -20,3 +20,4 @@ export {
   type QueryFailure,
 } from "./errors.js";
 export { publishCommand, type PublishPolicy, type Published, type JsPublisher } from "./publish.js";
+export { ReportTap } from "./report-tap.js";
