@@ -5,9 +5,35 @@ import { Journal, JournaledRejection } from "./journal.js";
 import { defaultEngineOptions, type EngineOptions } from "./limits.js";
 import { PartitionState } from "./partition-state.js";
 import { Runtime, type Addressee } from "./runtime.js";
-import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
+import { decodeSnapshot, encodeSnapshot, snapshotUnits } from "./snapshot.js";
 import { describeError, type Alert, type DeadLetter } from "./supervision.js";
 import type { Command, EngineEvent, OrderView, RejectCode } from "./types.js";
+
+/** Snapshot bytes kept outside the engine, read back by a rollback. */
+class SpilledCheckpoint {
+  constructor(
+    private readonly load: () => Uint8Array,
+    private readonly partition: number,
+    private readonly lastInSeq: number,
+    private readonly length: number,
+  ) {}
+
+  restore(terminalOrdersMax: number, idempotencyMax: number): PartitionState {
+    let state: PartitionState;
+    try {
+      const bytes = this.load();
+      if (bytes.length !== this.length) throw new Error(`${bytes.length} bytes read back, ${this.length} spilled`);
+      state = decodeSnapshot(bytes, terminalOrdersMax, idempotencyMax);
+    } catch (e) {
+      throw new PartitionCorruptedError(`partition ${this.partition}: spilled rollback point unreadable`, { cause: e });
+    }
+    if (state.partition !== this.partition || state.lastInSeq !== this.lastInSeq)
+      throw new PartitionCorruptedError(
+        `partition ${this.partition}: spilled rollback point holds partition ${state.partition} at input ${state.lastInSeq}, not ${this.lastInSeq}`,
+      );
+    return state;
+  }
+}
 
 /** A command the node could not decode, still answered in sequence. */
 export interface InputRejection extends Addressee {
@@ -37,8 +63,11 @@ export class PartitionEngine {
   private readonly adminAccount: string;
   private state: PartitionState;
   private readonly rt: Runtime;
-  /** The last committed state to roll back to: the last snapshot's bytes, or an image the engine took. */
-  private checkpoint: Uint8Array | Checkpoint;
+  /**
+   * The last committed state to roll back to: the last snapshot's bytes, an image the
+   * engine took, or those bytes kept outside the process (`spillCheckpoint`).
+   */
+  private checkpoint: Uint8Array | Checkpoint | SpilledCheckpoint;
   /**
    * The engine's own checkpoint image, retaken in place each time (see record). Dropped
    * while snapshot bytes are the checkpoint: it holds a reference to every resting order
@@ -46,6 +75,10 @@ export class PartitionEngine {
    */
   private image: Checkpoint | null;
   private readonly journal = new Journal();
+  /** Size of the last snapshot per `snapshotUnits`: the next one's buffer is sized from it. */
+  private snapshotBytesPerUnit = 0;
+  /** Input sequence of the state the checkpoint holds. */
+  private checkpointInSeq = 0;
   private deadLetters: DeadLetter[] = [];
   private alerts: Alert[] = [];
 
@@ -64,6 +97,7 @@ export class PartitionEngine {
     const o = { ...defaultEngineOptions, ...opts };
     const engine = new PartitionEngine(opts, decodeSnapshot(bytes, o.terminalOrdersMax, o.idempotencyMax));
     engine.checkpoint = bytes;
+    engine.checkpointInSeq = engine.state.lastInSeq;
     engine.image = null;
     return engine;
   }
@@ -141,11 +175,37 @@ export class PartitionEngine {
 
   /** Serializes the committed state; the bytes also become the rollback checkpoint. */
   snapshot(): Uint8Array {
-    const bytes = encodeSnapshot(this.state);
+    // Sized from the previous snapshot (bytes per order and outcome) with a little room.
+    const units = snapshotUnits(this.state) + 1;
+    const hint = this.snapshotBytesPerUnit > 0 ? Math.ceil(units * this.snapshotBytesPerUnit * 1.04) + 1024 : undefined;
+    const bytes = encodeSnapshot(this.state, hint);
+    this.snapshotBytesPerUnit = bytes.length / units;
     this.checkpoint = bytes;
+    this.checkpointInSeq = this.state.lastInSeq;
     this.image = null;
     this.journal.clear();
     return bytes;
+  }
+
+  /**
+   * The bytes of the last snapshot are kept elsewhere (a file, say) and `load` reads them
+   * back: the engine drops its reference to them, so that its rollback point costs no
+   * memory. Only a failing command calls `load`, synchronously; if it throws, or returns
+   * other bytes than a snapshot of this partition at this input sequence, the rollback
+   * fails with PartitionCorruptedError (the node then restarts the partition from its
+   * durable snapshot and log). Does nothing, and returns false, unless `bytes` are still
+   * the checkpoint (a later snapshot or image replaced them).
+   */
+  spillCheckpoint(bytes: Uint8Array, load: () => Uint8Array): boolean {
+    if (this.checkpoint !== bytes) return false;
+    this.checkpoint = new SpilledCheckpoint(load, this.state.partition, this.checkpointInSeq, bytes.length);
+    return true;
+  }
+
+  /** Where the rollback point lives now (for metrics and tests). */
+  get checkpointKind(): "bytes" | "image" | "spilled" {
+    const c = this.checkpoint;
+    return c instanceof Checkpoint ? "image" : c instanceof SpilledCheckpoint ? "spilled" : "bytes";
   }
 
   /** Checks every book's internal invariants (throws AssertionError). */
@@ -209,6 +269,7 @@ export class PartitionEngine {
     // An image rather than snapshot bytes: the same state, an order of magnitude cheaper to take.
     this.image = this.image ? this.image.capture(s) : new Checkpoint(s);
     this.checkpoint = this.image;
+    this.checkpointInSeq = s.lastInSeq;
     this.journal.clear();
   }
 
@@ -216,7 +277,10 @@ export class PartitionEngine {
   private rollback(): void {
     const { terminalOrdersMax, idempotencyMax } = this.options;
     const c = this.checkpoint;
-    this.state = c instanceof Checkpoint ? c.restore(terminalOrdersMax, idempotencyMax) : decodeSnapshot(c, terminalOrdersMax, idempotencyMax);
+    this.state =
+      c instanceof Checkpoint ? c.restore(terminalOrdersMax, idempotencyMax)
+      : c instanceof SpilledCheckpoint ? c.restore(terminalOrdersMax, idempotencyMax)
+      : decodeSnapshot(c, terminalOrdersMax, idempotencyMax);
     this.state.repeatsAllowed = this.options.testNoIdempotency === true;
     this.rt.state = this.state;
     try {
