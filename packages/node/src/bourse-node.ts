@@ -1,7 +1,7 @@
 import type { NatsConnection } from "@nats-io/transport-node";
 import { encodeValue } from "@bourse/engine";
 import { AssignmentAgreement, type AssignmentTable } from "./assignment-agreement.js";
-import { validateConfig, type NodeConfig } from "./config.js";
+import { ConfigError, validateConfig, type NodeConfig } from "./config.js";
 import { ConnectionMonitor, connectNats } from "./connection.js";
 import { startHttpServer, type HealthReport, type HttpServerHandle } from "./http-server.js";
 import { PartitionLeases } from "./lease.js";
@@ -10,10 +10,20 @@ import { LIVENESS_INFO, answerLiveness, livenessProbe } from "./liveness.js";
 import { Membership } from "./membership.js";
 import { createMetrics, type NodeMetrics } from "./metrics.js";
 import type { PartitionDeps, PartitionObserver, PartitionTuning } from "./partition/deps.js";
+import { RollbackSpill } from "./partition/rollback-spill.js";
 import { PartitionSupervisor } from "./partition-supervisor.js";
 import { subjects } from "./protocol.js";
 import { provision, type ClusterHandles } from "./provision.js";
 import { checkConnectedServer } from "./server-version.js";
+
+/** The node's rollback spill directory; a directory that cannot be made is a configuration error. */
+function openSpill(root: string): RollbackSpill {
+  try {
+    return RollbackSpill.open(root);
+  } catch (e) {
+    throw new ConfigError("rollbackDir", `cannot hold the node's spill directory (${(e as Error).message})`, { cause: e });
+  }
+}
 
 /** Wait before a fenced partition that the table still assigns here is taken again. */
 const FENCED_RETRY_MS = 200;
@@ -42,10 +52,21 @@ export class BourseNode {
     private readonly agreement: AssignmentAgreement,
     private readonly leases: PartitionLeases,
     private http: HttpServerHandle | null,
+    private readonly spill: RollbackSpill | null,
   ) {}
 
   static async start(cfg: NodeConfig, log: Logger = createLogger(cfg)): Promise<BourseNode> {
     validateConfig(cfg);
+    const spill = cfg.rollbackSpillBytes > 0 ? openSpill(cfg.rollbackDir) : null;
+    try {
+      return await BourseNode.startWith(cfg, log, spill);
+    } catch (e) {
+      spill?.close();
+      throw e;
+    }
+  }
+
+  private static async startWith(cfg: NodeConfig, log: Logger, spill: RollbackSpill | null): Promise<BourseNode> {
     const nc = await connectNats(cfg, `bourse-node-${cfg.id}`);
     const monitor = new ConnectionMonitor(nc, (state, detail) => log.warn({ state, detail }, "NATS connection state"));
     for (const w of checkConnectedServer(nc)) log.warn({ code: w.code }, w.message);
@@ -61,7 +82,7 @@ export class BourseNode {
     });
     const agreement = new AssignmentAgreement({ kv: handles.kvLeases, id: cfg.id, partitions: cfg.partitions, logger: log });
     const leases = new PartitionLeases({ kv: handles.kvLeases, id: cfg.id, logger: log });
-    const node = new BourseNode(cfg, log, metrics, nc, monitor, handles, membership, agreement, leases, null);
+    const node = new BourseNode(cfg, log, metrics, nc, monitor, handles, membership, agreement, leases, null, spill);
     node.http = await startHttpServer({ port: cfg.httpPort, metrics, health: () => node.health() });
     await node.join();
     log.info({ partitions: cfg.partitions, httpPort: node.http.port, servers: cfg.servers }, "node started");
@@ -99,6 +120,7 @@ export class BourseNode {
     await this.leases.stop();
     await this.http?.close();
     await this.nc.drain().catch(() => {});
+    this.spill?.close();
     this.log.info({ ms: Math.round(performance.now() - started) }, "node stopped");
   }
 
@@ -166,6 +188,7 @@ export class BourseNode {
     return {
       nc: this.nc, js: this.handles.js, jsm: this.handles.jsm, snapshots: this.handles.snapshots,
       log: this.log, observer: this.observer(), nodeId: this.cfg.id,
+      ...(this.spill !== null ? { rollbackSpill: this.spill } : {}),
     };
   }
 
@@ -174,7 +197,7 @@ export class BourseNode {
     return {
       partitions: c.partitions, batchEventsMax: c.batchEventsMax, flushMsInterval: c.flushMsInterval,
       publishMsTimeout: c.publishMsTimeout, publishAttemptsMax: 5, snapshotCommandsEvery: c.snapshotCommandsEvery,
-      snapshotMsEvery: c.snapshotMsEvery, backlogEventsMax: c.batchEventsMax * 20, engine: c.engine, testSwitches: c.testSwitches,
+      snapshotMsEvery: c.snapshotMsEvery, rollbackSpillBytes: c.rollbackSpillBytes, backlogEventsMax: c.batchEventsMax * 20, engine: c.engine, testSwitches: c.testSwitches,
     };
   }
 

@@ -60,6 +60,13 @@ export interface NodeConfig {
   /** A partition snapshots after this many commands or this long, whichever comes first. */
   snapshotCommandsEvery: number;
   snapshotMsEvery: number;
+  /**
+   * A partition whose snapshot is at least this many bytes keeps its rollback point in a
+   * file under `rollbackDir` instead of memory (0: always in memory).
+   */
+  rollbackSpillBytes: number;
+  /** Parent of the node's private spill directory; "" for the OS temp dir. */
+  rollbackDir: string;
   /** An output batch is published when it holds this many events or bytes. */
   batchEventsMax: number;
   batchBytesMax: number;
@@ -88,6 +95,8 @@ export const defaultNodeConfig: Readonly<NodeConfig> = Object.freeze({
   failureMsTimeout: 600,
   snapshotCommandsEvery: 10_000,
   snapshotMsEvery: 5_000,
+  rollbackSpillBytes: 1024 * 1024,
+  rollbackDir: "",
   batchEventsMax: 1_000,
   batchBytesMax: 512 * 1024,
   flushMsInterval: 2,
@@ -149,6 +158,7 @@ const INT_RANGES = {
   failureMsTimeout: [50, 600_000],
   snapshotCommandsEvery: [1, 100_000_000],
   snapshotMsEvery: [100, 3_600_000],
+  rollbackSpillBytes: [0, 2 ** 40],
   batchEventsMax: [1, 1_000_000],
   // NATS's default max_payload is 1 MiB; servers may raise it to 64 MiB.
   batchBytesMax: [1024, 64 * 1024 * 1024],
@@ -174,6 +184,7 @@ export function validateConfig(cfg: NodeConfig): void {
     throw new ConfigError("id", `must match ${NODE_ID_RE} (letters, digits, _ and -), got ${JSON.stringify(cfg.id)}`);
   }
   validateServers(cfg.servers);
+  if (typeof cfg.rollbackDir !== "string") throw new ConfigError("rollbackDir", `must be a directory path or "", got ${JSON.stringify(cfg.rollbackDir)}`);
   for (const [field, [min, max]] of Object.entries(INT_RANGES)) {
     checkInt(field, cfg[field as keyof typeof INT_RANGES], min, max);
   }

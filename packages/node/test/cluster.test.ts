@@ -4,7 +4,7 @@
  * Every scenario ends by checking the whole durable state against the reference
  * model (src/verify): gap-free output, no trade twice, every acked command logged.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "uvu";
@@ -23,7 +23,9 @@ import { Publisher, workload } from "./support/load.js";
 
 const P = 8;
 const MARKETS = Array.from({ length: 12 }, (_, i) => `M${i}`);
-const NODE_ARGS = ["--dev", "--test-poison-prefix", "poison-", "--snapshot-commands", "200"];
+/** Every rollback point is spilled to a file (threshold 1 byte), under a directory this test removes. */
+const SPILL_ROOT = mkdtempSync(join(tmpdir(), "bourse-cluster-spill-"));
+const NODE_ARGS = ["--dev", "--test-poison-prefix", "poison-", "--snapshot-commands", "200", "--rollback-spill-bytes", "1", "--rollback-dir", SPILL_ROOT];
 
 let server: NatsServerHandle;
 let nc: NatsConnection;
@@ -91,6 +93,7 @@ test.after(async () => {
   await Promise.allSettled([...nodes.values()].map((n) => n.stop()));
   await nc?.close();
   await server?.dispose();
+  rmSync(SPILL_ROOT, { recursive: true, force: true });
 });
 
 test("orders across many markets and partitions on 3 nodes match as the reference model says", async () => {
@@ -113,8 +116,10 @@ test("queries are answered by the owning node", async () => {
   assert.is(body.order.orderId, acc.orderId);
 });
 
-test("a poison command is dead-lettered after K tries and the partition keeps serving", async () => {
+test("a poison command is dead-lettered after K tries and the partition keeps serving (its rollbacks read the spilled point)", async () => {
   const m = MARKETS[0]!;
+  const spilled = readdirSync(SPILL_ROOT).flatMap((d) => readdirSync(join(SPILL_ROOT, d)).filter((f) => f.startsWith(`p${partitionOf(m, P)}-`)));
+  assert.ok(spilled.length >= 1, `the partition's rollback point is a file (found ${spilled.length})`);
   await pub.send({ kind: "place", cmdId: "poison-1", account: "a1", market: m, side: "buy", type: "limit", price: 1_000, qty: 1, tif: "GTC" }, m);
   await pub.send({ kind: "place", cmdId: "after-poison", account: "a1", market: m, side: "buy", type: "limit", price: 999, qty: 1, tif: "GTC" }, m);
   await until("the next command's outcome", async () => (await outputEvents()).some((e) => e.type === "accepted" && e.cmdId === "after-poison"));

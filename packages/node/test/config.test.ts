@@ -45,6 +45,8 @@ test("defaults are the documented values and validate", () => {
   assert.is(cfg.restartMsBackoffBase, 100);
   assert.is(cfg.restartMsBackoffMax, 5_000);
   assert.is(cfg.duplicateMsWindow, 120_000);
+  assert.is(cfg.rollbackSpillBytes, 1024 * 1024);
+  assert.is(cfg.rollbackDir, "");
   assert.is(cfg.production, true);
   assert.equal(cfg.testSwitches, {});
   assert.ok(cfg.engine.terminalOrdersMax > 0 && cfg.engine.idempotencyMax > 0);
@@ -81,6 +83,7 @@ test("every out-of-range number is refused, naming its field", () => {
     [{ partitionRestartsMax: -1 }, "partitionRestartsMax"],
     [{ restartMsBackoffBase: 0 }, "restartMsBackoffBase"],
     [{ duplicateMsWindow: 10 }, "duplicateMsWindow"],
+    [{ rollbackSpillBytes: -1 }, "rollbackSpillBytes"],
     [{ engine: { terminalOrdersMax: -5 } }, "engine.terminalOrdersMax"],
     [{ engine: { idempotencyMax: 0.5 } }, "engine.idempotencyMax"],
     [{ replicas: "3" as unknown as number }, "replicas"],
@@ -96,6 +99,7 @@ test("identity and servers are checked", () => {
   refused({ servers: [] }, "servers", /at least one/);
   refused({ servers: ["nats://a:1", "nats://b:1,nats://c:1"] }, "servers[1]");
   refused({ servers: ["nats://a:1", ""] }, "servers[1]");
+  refused({ rollbackDir: 5 as unknown as string }, "rollbackDir");
 });
 
 test("limits that depend on each other are checked together", () => {

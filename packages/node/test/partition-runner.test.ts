@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
@@ -5,6 +8,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { decodeEvents, encodeCommand, type AnyCommand, type EngineEvent } from "@bourse/engine";
 import { PartitionRunner } from "../src/partition/partition-runner.js";
 import { SnapshotReader } from "../src/partition/snapshot-store.js";
+import { RollbackSpill } from "../src/partition/rollback-spill.js";
 import { nullObserver, type Log, type PartitionDeps, type PartitionTuning } from "../src/partition/deps.js";
 import { partitionOf } from "../src/partitioning.js";
 import { STREAM_OUT, subjects } from "../src/protocol.js";
@@ -18,7 +22,7 @@ const p = partitionOf(MARKET, P);
 const quiet: Log = process.env.DEBUG_TEST ? { debug: console.log, info: console.log, warn: console.log, error: console.log, child: () => quiet } : { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 const tuning: PartitionTuning = {
   partitions: P, batchEventsMax: 100, flushMsInterval: 2, publishMsTimeout: 2000, publishAttemptsMax: 5,
-  snapshotCommandsEvery: 10, snapshotMsEvery: 1000, backlogEventsMax: 10_000, engine: {}, testSwitches: {},
+  snapshotCommandsEvery: 10, snapshotMsEvery: 1000, rollbackSpillBytes: 0, backlogEventsMax: 10_000, engine: {}, testSwitches: {},
 };
 
 let server: NatsServerHandle;
@@ -132,6 +136,38 @@ test("a handoff stores a snapshot when anything was applied since the last one, 
   assert.is((await reader.info(p))?.nuid, stored?.nuid, "nothing applied since: the same snapshot object, not a new one");
   const out = await output();
   out.forEach((e, i) => assert.is(e.seq, i + 1, "gap-free and duplicate-free across the handoffs"));
+});
+
+test("a big rollback point is spilled to a file once its snapshot is stored, and a failing command rolls back from that file", async () => {
+  const spill = RollbackSpill.open(mkdtempSync(join(tmpdir(), "bourse-spill-test-")));
+  try {
+    const spilling: PartitionTuning = { ...tuning, snapshotCommandsEvery: 5, rollbackSpillBytes: 1, testSwitches: { poisonCmdIdPrefix: "poison-" } };
+    const r = new PartitionRunner(p, { ...deps, rollbackSpill: spill }, spilling, 30);
+    const run = r.run();
+    run.catch(() => {});
+    await until(() => r.state === "serving");
+    for (let i = 0; i < 5; i++) await send({ kind: "place", cmdId: `sp${i}`, account: "erin", market: MARKET, side: "buy", type: "limit", price: 80, qty: 1, tif: "GTC" });
+    const files = (): string[] => readdirSync(spill.dir).filter((f) => f.startsWith(`p${p}-`) && f.endsWith(".snap"));
+    await until(() => files().length === 1);
+
+    await send({ kind: "place", cmdId: "poison-1", account: "erin", market: MARKET, side: "buy", type: "limit", price: 80, qty: 1, tif: "GTC" });
+    await send({ kind: "place", cmdId: "sp-after", account: "erin", market: MARKET, side: "buy", type: "limit", price: 80, qty: 1, tif: "GTC" });
+    await until(async () => (await output()).some((e) => e.type === "accepted" && e.cmdId === "sp-after"));
+    const rejected = (await output()).find((e) => "cmdId" in e && e.cmdId === "poison-1");
+    assert.is(rejected?.type, "rejected");
+    assert.is((rejected as { code?: string }).code, "internal_error", "rolled back and retried from the spilled point, then dead-lettered");
+
+    // Without its file the rollback point is gone: the next failing command fails the partition (its supervisor restarts it from the store).
+    await until(() => files().length === 1);
+    for (const f of files()) rmSync(join(spill.dir, f));
+    await send({ kind: "place", cmdId: "poison-2", account: "erin", market: MARKET, side: "buy", type: "limit", price: 80, qty: 1, tif: "GTC" });
+    const err = await run.then(() => null, (e: Error) => e);
+    assert.is(err?.name, "PartitionCorruptedError");
+    assert.match(err?.message ?? "", /spilled rollback point unreadable/);
+  } finally {
+    spill.close();
+  }
+  assert.not.ok(existsSync(spill.dir), "close removes the node's spill directory");
 });
 
 test.run();

@@ -7,7 +7,7 @@ import { isConfigError, resolveConfig, type NodeConfigInput } from "../config.js
 import { isNatsConnectError } from "../connection.js";
 import { isProvisionError } from "../provision.js";
 import { authConfig, failureTimeoutOption, natsAuthOptions, natsOption, serverList } from "./cluster-options.js";
-import { exitCodes, leafCommand, positiveInt, UsageError, type OptionSpec, type Parsed } from "./options.js";
+import { exitCodes, leafCommand, nonNegativeInt, positiveInt, UsageError, type OptionSpec, type Parsed } from "./options.js";
 
 const port = (raw: string, flag: string): number => {
   const n = /^[0-9]+$/.test(raw) ? Number(raw) : Number.NaN;
@@ -26,6 +26,12 @@ export const nodeOptions = [
   failureTimeoutOption,
   { name: "snapshot-commands", argument: "N", description: "Snapshot a partition after this many commands", default: 10_000, parse: positiveInt(100_000_000) },
   { name: "snapshot-ms", argument: "MS", description: "... or after this long", default: 5_000, parse: positiveInt(3_600_000) },
+  {
+    name: "rollback-spill-bytes", argument: "N",
+    description: "A partition whose snapshot is at least N bytes keeps its rollback point in a file, not in memory (0: always in memory)",
+    default: 1024 * 1024, parse: nonNegativeInt(2 ** 40),
+  },
+  { name: "rollback-dir", argument: "DIR", description: "Where the node makes its private directory for those files (default: the OS temp dir)" },
   { name: "batch-events", argument: "N", description: "Events per durable output batch at most", default: 1_000, parse: positiveInt(1_000_000) },
   { name: "flush-ms", argument: "MS", description: "Longest wait before a partial batch is published", default: 2, parse: positiveInt(10_000) },
   { name: "dev", description: "Development mode: allows the --test-* switches" },
@@ -55,6 +61,8 @@ export function nodeConfigInput(o: Parsed<typeof nodeOptions>): NodeConfigInput 
     failureMsTimeout: o["failure-timeout-ms"],
     snapshotCommandsEvery: o["snapshot-commands"],
     snapshotMsEvery: o["snapshot-ms"],
+    rollbackSpillBytes: o["rollback-spill-bytes"],
+    ...(o["rollback-dir"] !== undefined ? { rollbackDir: o["rollback-dir"] } : {}),
     batchEventsMax: o["batch-events"],
     flushMsInterval: o["flush-ms"],
     production: !o.dev,

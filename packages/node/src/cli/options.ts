@@ -84,6 +84,15 @@ export function positiveInt(max: number): (raw: string, flag: string) => number 
 }
 
 /** `all`, or a comma-separated list drawn from `choices`; returns the list. */
+/** `positiveInt`, or 0. */
+export function nonNegativeInt(max: number): (raw: string, flag: string) => number {
+  return (raw, flag) => {
+    if (/^0+$/.test(raw)) return 0;
+    if (!/^[0-9]+(_[0-9]+)*$/.test(raw)) throw new UsageError(`${flag} must be an integer >= 0, got "${raw}"`);
+    return positiveInt(max)(raw, flag);
+  };
+}
+
 export function listOf<const C extends string>(choices: readonly C[]): (raw: string, flag: string) => C[] {
   return (raw, flag) => {
     if (raw === "all") return [...choices];

@@ -1,6 +1,7 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { RollbackSpill } from "./rollback-spill.js";
 
 /** The logging surface the partition code needs (pino's Logger satisfies it). */
 export interface Log {
@@ -41,6 +42,8 @@ export interface PartitionDeps {
   log: Log;
   observer: PartitionObserver;
   nodeId: string;
+  /** Where big rollback points go (absent: they stay in memory). */
+  rollbackSpill?: RollbackSpill;
 }
 
 /** The runner's tunables, from the node's config. */
@@ -52,6 +55,8 @@ export interface PartitionTuning {
   publishAttemptsMax: number;
   snapshotCommandsEvery: number;
   snapshotMsEvery: number;
+  /** Snapshots of at least this many bytes are spilled (see NodeConfig.rollbackSpillBytes). */
+  rollbackSpillBytes: number;
   /** Events held before intake waits for output to drain (backpressure). */
   backlogEventsMax: number;
   engine: { terminalOrdersMax?: number; idempotencyMax?: number };

@@ -1,3 +1,4 @@
+import type { PartitionSpill } from "./rollback-spill.js";
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/transport-node";
 import { PartitionEngine, encodeCommand, type FaultHook } from "@bourse/engine";
@@ -66,6 +67,7 @@ export class PartitionRunner {
   private readonly log: Log;
   private readonly snapshots: SnapshotReader;
   private readonly startedAt = performance.now();
+  private readonly spill: PartitionSpill | null;
 
   constructor(
     readonly p: number,
@@ -75,6 +77,7 @@ export class PartitionRunner {
   ) {
     this.log = deps.log.child({ partition: p, epoch });
     this.snapshots = new SnapshotReader(deps.jsm);
+    this.spill = deps.rollbackSpill?.forPartition(p) ?? null;
     // Partitions start together (node start, failover): spread their time-triggered
     // snapshots over the interval instead of encoding and storing them all in one tick.
     this.lastSnapshotAt = performance.now() - (p / Math.max(1, tuning.partitions)) * tuning.snapshotMsEvery;
@@ -215,7 +218,22 @@ export class PartitionRunner {
       this.log.error({ snapshotSeq: snap.info.seq, durableSeq }, "snapshot is ahead of durable output; replaying from the start");
       return new PartitionEngine(opts);
     }
-    return PartitionEngine.restore(snap.bytes, opts);
+    const engine = PartitionEngine.restore(snap.bytes, opts);
+    // An idle partition may take no snapshot for a long time: its restored bytes go now.
+    void this.spillCheckpoint(engine, snap.bytes);
+    return engine;
+  }
+
+  /** Moves a big rollback point out of memory (RollbackSpill); on failure it stays where it is. */
+  private async spillCheckpoint(engine: PartitionEngine, bytes: Uint8Array): Promise<void> {
+    const min = this.tuning.rollbackSpillBytes;
+    if (this.spill === null || min <= 0 || bytes.length < min) return;
+    try {
+      const load = await this.spill.write(bytes);
+      engine.spillCheckpoint(bytes, load);
+    } catch (e) {
+      this.log.warn({ err: e, bytes: bytes.length }, "rollback point kept in memory: spilling it failed");
+    }
   }
 
   private faultHook(): { faultHook?: FaultHook } {
@@ -309,6 +327,7 @@ export class PartitionRunner {
     await this.publisher.drain();
     await saveSnapshot(this.deps.snapshots, this.p, bytes, meta);
     this.deps.observer.snapshot(this.p, performance.now() - started, bytes.length);
+    await this.spillCheckpoint(this.engine, bytes);
   }
 
   private noteActivity(): void {
@@ -335,6 +354,7 @@ export class PartitionRunner {
 
   private finish(): void {
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    void this.spill?.discard();
     this.reportMetrics();
     this.publisher?.stop();
     this.querySub?.unsubscribe();
