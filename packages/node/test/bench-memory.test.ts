@@ -33,6 +33,14 @@ test("bench memory --json: resting and after-N figures, the bounds reached, the 
   assert.is(node["orders"], 500);
   assert.ok(node["rss_mb_idle"]! > 0 && node["rss_mb_loaded"]! > 0);
   assert.type(node["overhead_rss_mb"], "number");
+  assert.is(j["rollback_spill_bytes"], 1024 * 1024);
+  assert.ok(points.every((p) => ["bytes", "image", "spilled"].includes((p as { rollback_point?: string }).rollback_point ?? "")));
+});
+
+test("bench memory: a bad --rollback-spill-bytes is a usage error naming the flag", async () => {
+  const r = await bourse("bench", "memory", "--rollback-spill-bytes", "1.5");
+  assert.is(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^bourse: --rollback-spill-bytes must be an integer >= 0, got "1.5"/);
 });
 
 test("bench memory: --resting above --orders is a usage error (exit 2, one line)", async () => {

@@ -45,11 +45,11 @@ async function runBenchMemory(o: Parsed<typeof benchMemoryOptions>): Promise<num
     }
     const config: ChildConfig = {
       orders: o.orders, resting: o.resting, nodeOrders: o["node-orders"], snapshotCommands: o["snapshot-commands"],
-      accounts: o.accounts, seed: o.seed, partitions: defaultNodeConfig.partitions,
+      rollbackSpillBytes: o["rollback-spill-bytes"], accounts: o.accounts, seed: o.seed, partitions: defaultNodeConfig.partitions,
     };
     progress("memory", `[engine] forking the engine process: ${o.resting} resting, ${o.orders} orders through`);
     const child = await runChild(config);
-    const report = buildReport({ child, node, resting: o.resting, orders: o.orders, accounts: o.accounts, seed: o.seed, snapshotCommands: o["snapshot-commands"], machine });
+    const report = buildReport({ child, node, resting: o.resting, orders: o.orders, accounts: o.accounts, seed: o.seed, snapshotCommands: o["snapshot-commands"], rollbackSpillBytes: o["rollback-spill-bytes"], machine });
     process.stdout.write(o.json ? JSON.stringify(report) + "\n" : renderReport(report));
     return exitCodes.ok;
   } catch (e) {

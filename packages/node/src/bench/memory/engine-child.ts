@@ -9,7 +9,10 @@
  *   - engine.snapshot() every --snapshot-commands commands and at each sample,
  *     which clears the journal and keeps the bytes as the rollback checkpoint,
  *     as the node's snapshot schedule does (a node that goes idle snapshots
- *     within snapshotMsEvery; each sample is taken like that).
+ *     within snapshotMsEvery; each sample is taken like that);
+ *   - snapshots of at least --rollback-spill-bytes written to a file with the
+ *     node's RollbackSpill and the engine's copy dropped, as the runner does
+ *     once a snapshot is stored.
  *
  * Phase 1 places --resting passive orders. Phase 2 keeps that many resting while
  * orders pass through: half the steps place a passive order and cancel a random
@@ -23,6 +26,7 @@
 import { PartitionEngine, encodeCommand, type Command, type EngineEvent } from "@bourse/engine";
 import { defaultNodeConfig } from "../../config.js";
 import { intake } from "../../partition/command-intake.js";
+import { RollbackSpill, type PartitionSpill } from "../../partition/rollback-spill.js";
 import { subjects } from "../../protocol.js";
 import { ProgressTicker, fmtInt, progress } from "../common/progress.js";
 import { engineSizes, sampleAfterGc, type EngineSizes, type MemorySample } from "./measure.js";
@@ -33,6 +37,8 @@ export interface ChildConfig {
   resting: number;
   nodeOrders: number;
   snapshotCommands: number;
+  /** As NodeConfig.rollbackSpillBytes: snapshots this big go to a file (0: never). */
+  rollbackSpillBytes: number;
   accounts: number;
   seed: number;
   partitions: number;
@@ -47,6 +53,8 @@ export interface SamplePoint {
   sizes: EngineSizes;
   snapshotBytes: number;
   snapshotMs: number;
+  /** Where the engine's rollback point was at the sample. */
+  checkpoint: "bytes" | "image" | "spilled";
 }
 
 export interface ChildResult {
@@ -80,6 +88,10 @@ class Driver {
   private readonly restingIds: Uint32Array;
   private readonly restingAccounts: Uint32Array;
   private restingCount = 0;
+  readonly spillDir: RollbackSpill | null;
+  private readonly spill: PartitionSpill | null;
+  /** A snapshot's spill in progress: the driver awaits it before the next command. */
+  pendingSpill: Promise<void> | null = null;
 
   constructor(private readonly c: ChildConfig) {
     this.partition = memoryPartition(c.partitions);
@@ -87,6 +99,26 @@ class Driver {
     this.workload = new MemoryWorkload(c.seed, c.accounts);
     this.restingIds = new Uint32Array(c.resting);
     this.restingAccounts = new Uint32Array(c.resting);
+    this.spillDir = c.rollbackSpillBytes > 0 ? RollbackSpill.open() : null;
+    this.spill = this.spillDir?.forPartition(this.partition) ?? null;
+  }
+
+  /** engine.snapshot(), then the bytes spilled as a node's runner spills them (awaited via pendingSpill). */
+  snapshot(): Uint8Array {
+    const bytes = this.engine.snapshot();
+    if (this.spill !== null && bytes.length >= this.c.rollbackSpillBytes) {
+      const spill = this.spill;
+      this.pendingSpill = spill.write(bytes).then((load) => {
+        this.engine.spillCheckpoint(bytes, load);
+      });
+    }
+    return bytes;
+  }
+
+  async settle(): Promise<void> {
+    const p = this.pendingSpill;
+    this.pendingSpill = null;
+    await p;
   }
 
   /** Encode, intake, apply: what a node does with each command of its log. */
@@ -105,7 +137,7 @@ class Driver {
         this.firstRejection ||= `${e.code}: ${e.message}`;
       }
     }
-    if (inSeq % this.c.snapshotCommands === 0) this.engine.snapshot();
+    if (inSeq % this.c.snapshotCommands === 0) this.snapshot();
     return events;
   }
 
@@ -135,18 +167,29 @@ class Driver {
 
   async sample(label: string, orders: number): Promise<void> {
     const t = performance.now();
-    const bytes = this.engine.snapshot();
+    let bytes: Uint8Array | null = this.snapshot();
     const snapshotMs = performance.now() - t;
+    const snapshotBytes = bytes.length;
+    bytes = null;
+    await this.settle();
     const memory = await sampleAfterGc();
     const sizes = engineSizes(this.engine);
-    this.points.push({ label, orders, commands: this.commands, memory, sizes, snapshotBytes: bytes.length, snapshotMs });
+    this.points.push({ label, orders, commands: this.commands, memory, sizes, snapshotBytes, snapshotMs, checkpoint: this.engine.checkpointKind });
     const mb = (n: number): string => (n / 1048576).toFixed(1);
-    progress("memory", `[engine] ${label}: rss ${mb(memory.rss)} MB, heap ${mb(memory.heapUsed)} MB, external ${mb(memory.external)} MB; ${fmtInt(sizes.resting)} resting, ${fmtInt(sizes.terminal)} terminal, ${fmtInt(sizes.idempotency)} idempotency entries; snapshot ${mb(bytes.length)} MB in ${fmtInt(snapshotMs)} ms`);
+    progress("memory", `[engine] ${label}: rss ${mb(memory.rss)} MB, heap ${mb(memory.heapUsed)} MB, external ${mb(memory.external)} MB; ${fmtInt(sizes.resting)} resting, ${fmtInt(sizes.terminal)} terminal, ${fmtInt(sizes.idempotency)} idempotency entries; snapshot ${mb(snapshotBytes)} MB in ${fmtInt(snapshotMs)} ms, rollback point ${this.engine.checkpointKind}`);
   }
 }
 
 async function run(c: ChildConfig): Promise<ChildResult> {
   const d = new Driver(c);
+  try {
+    return await drive(c, d);
+  } finally {
+    d.spillDir?.close();
+  }
+}
+
+async function drive(c: ChildConfig, d: Driver): Promise<ChildResult> {
   d.apply(d.workload.market());
   await d.sample("empty engine", 0);
   const t1 = performance.now();
@@ -155,6 +198,7 @@ async function run(c: ChildConfig): Promise<ChildResult> {
   while (orders < c.resting) {
     d.placePassive(orders);
     orders++;
+    if (d.pendingSpill) await d.settle();
     if (orders === c.nodeOrders && c.nodeOrders < c.resting) await d.sample(`${fmtInt(orders)} resting`, orders);
     ticker1.tick(orders);
   }
@@ -165,6 +209,7 @@ async function run(c: ChildConfig): Promise<ChildResult> {
   const ticker2 = new ProgressTicker("memory", "[engine] orders passed through", c.orders);
   while (orders < c.orders) {
     orders += d.churn(c.orders - orders);
+    if (d.pendingSpill) await d.settle();
     if (marks.length > 0 && orders >= marks[0]!) {
       marks.shift();
       await d.sample(`${fmtInt(orders)} orders passed`, orders);

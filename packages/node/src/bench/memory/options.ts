@@ -1,12 +1,9 @@
 /** `bourse bench memory`: its option table (the only place its flags exist; see cli/options.ts). */
-import { UsageError, positiveInt, type OptionSpec } from "../../cli/options.js";
+import { UsageError, nonNegativeInt, positiveInt, type OptionSpec } from "../../cli/options.js";
+import { defaultNodeConfig } from "../../config.js";
 import { seedOption } from "../replay/options.js";
 
 export const memoryOrdersMax = 100_000_000;
-
-function nonNegativeInt(max: number): (raw: string, flag: string) => number {
-  return (raw, flag) => (raw === "0" ? 0 : positiveInt(max)(raw, flag));
-}
 
 export const benchMemoryOptions = [
   {
@@ -36,6 +33,13 @@ export const benchMemoryOptions = [
     description: "Engine process: snapshot every N commands, which clears the engine's journal as a node's snapshots do (a node's default is 10,000; 100,000 keeps the run near 5 minutes)",
     default: 100_000,
     parse: positiveInt(memoryOrdersMax),
+  },
+  {
+    name: "rollback-spill-bytes",
+    argument: "N",
+    description: "Engine process: as the node's flag, a snapshot of at least N bytes is written to a file and the engine's rollback point drops it (0: kept in memory)",
+    default: defaultNodeConfig.rollbackSpillBytes,
+    parse: nonNegativeInt(2 ** 40),
   },
   { name: "accounts", argument: "A", description: "Trading accounts the orders come from", default: 1_000, parse: positiveInt(100_000) },
   seedOption,

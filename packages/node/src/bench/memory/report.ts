@@ -8,7 +8,7 @@ import type { NodeProbeResult } from "./node-probe.js";
 export const MEMORY_TARGETS = { rssMbMax: 250, ratioMax: 1.1 } as const;
 
 export const MEASURED =
-  "engine: a child process (--expose-gc) mirroring one node partition (node's intake + PartitionEngine with the node's engine options, snapshots clearing the journal); " +
+  "engine: a child process (--expose-gc) mirroring one node partition (node's intake + PartitionEngine with the node's engine options, snapshots clearing the journal, big rollback points spilled to a file as the node's runner does); " +
   "node: a real `bourse node` process (default flags, 64 partitions), sampled idle and with --node-orders resting orders";
 
 export interface PointReport {
@@ -25,6 +25,8 @@ export interface PointReport {
   idempotency_finished: number;
   snapshot_mb: number;
   snapshot_ms: number;
+  /** Where the engine's rollback point was: "spilled" to a file, or in memory as snapshot "bytes" or an "image". */
+  rollback_point: "bytes" | "image" | "spilled";
 }
 
 export interface NodeReport {
@@ -78,6 +80,7 @@ export interface MemoryReport {
   node: NodeReport | null;
   engine_options: { terminalOrdersMax: number; idempotencyMax: number; checkpointCommandsMax: number };
   snapshot_commands_every: number;
+  rollback_spill_bytes: number;
   partition: number;
   accounts: number;
   seed: number;
@@ -90,6 +93,7 @@ function point(p: SamplePoint): PointReport {
     label: p.label, orders: p.orders, commands: p.commands, rss_mb: mb(m.rss), heap_used_mb: mb(m.heapUsed), heap_total_mb: mb(m.heapTotal),
     external_mb: mb(m.external), resting: p.sizes.resting, terminal: p.sizes.terminal, idempotency_entries: p.sizes.idempotency,
     idempotency_finished: p.sizes.idempotencyFinished, snapshot_mb: mb(p.snapshotBytes), snapshot_ms: round(p.snapshotMs),
+    rollback_point: p.checkpoint,
   };
 }
 
@@ -101,6 +105,7 @@ export function buildReport(i: {
   accounts: number;
   seed: number;
   snapshotCommands: number;
+  rollbackSpillBytes: number;
   machine: Machine;
 }): MemoryReport {
   const pts = i.child.points;
@@ -156,6 +161,7 @@ export function buildReport(i: {
     node,
     engine_options: { terminalOrdersMax: o.terminalOrdersMax, idempotencyMax: o.idempotencyMax, checkpointCommandsMax: o.checkpointCommandsMax },
     snapshot_commands_every: i.snapshotCommands,
+    rollback_spill_bytes: i.rollbackSpillBytes,
     partition: i.child.partition,
     accounts: i.accounts,
     seed: i.seed,
@@ -170,8 +176,8 @@ export function renderReport(r: MemoryReport): string {
     "",
     "engine process (one partition as a node runs it), after a forced GC:",
   ];
-  const head = ["sample", "orders passed", "resting", "terminal", "idempotency", "rss MB", "heap MB", "external MB", "snapshot MB", "snapshot ms"];
-  const rows = r.points.map((p) => [p.label, fmtInt(p.orders), fmtInt(p.resting), fmtInt(p.terminal), fmtInt(p.idempotency_entries), String(p.rss_mb), String(p.heap_used_mb), String(p.external_mb), String(p.snapshot_mb), fmtInt(p.snapshot_ms)]);
+  const head = ["sample", "orders passed", "resting", "terminal", "idempotency", "rss MB", "heap MB", "external MB", "snapshot MB", "snapshot ms", "rollback point"];
+  const rows = r.points.map((p) => [p.label, fmtInt(p.orders), fmtInt(p.resting), fmtInt(p.terminal), fmtInt(p.idempotency_entries), String(p.rss_mb), String(p.heap_used_mb), String(p.external_mb), String(p.snapshot_mb), fmtInt(p.snapshot_ms), p.rollback_point]);
   const widths = head.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const fmt = (row: string[]): string => "  " + row.map((v, c) => (c === 0 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join("  ");
   lines.push(fmt(head), ...rows.map(fmt), "");
