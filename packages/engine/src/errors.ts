@@ -31,3 +31,9 @@ export class SequenceError extends Error {
   override readonly name = "SequenceError";
   readonly code = "out_of_sequence";
 }
+
+/** A command reached an engine while its state was being encoded in slices (a caller's bug). */
+export class SnapshotInProgressError extends Error {
+  override readonly name = "SnapshotInProgressError";
+  readonly code = "snapshot_in_progress";
+}

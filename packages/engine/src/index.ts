@@ -4,7 +4,7 @@ export { limits, defaultEngineOptions, type EngineOptions, type FaultHook } from
 export { PartitionEngine, type PartitionEngineOptions, type InputRejection, type BookLevel } from "./partition-engine.js";
 export type { DeadLetter, Alert } from "./supervision.js";
 export { encodeSnapshot, decodeSnapshot, snapshotMeta, SNAPSHOT_VERSION, type SnapshotMeta } from "./snapshot.js";
-export { AssertionError, PartitionCorruptedError, SnapshotError, SequenceError, isPartitionCorrupted } from "./errors.js";
+export { AssertionError, PartitionCorruptedError, SnapshotError, SnapshotInProgressError, SequenceError, isPartitionCorrupted } from "./errors.js";
 export { deriveRules, checkMarketSpec, type MarketRules } from "./market-rules.js";
 export type { Rejection } from "./rejection.js";
 export {

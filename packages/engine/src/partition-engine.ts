@@ -1,11 +1,11 @@
 import { Checkpoint } from "./checkpoint.js";
 import { dispatch } from "./dispatcher.js";
-import { PartitionCorruptedError, SequenceError } from "./errors.js";
+import { PartitionCorruptedError, SequenceError, SnapshotInProgressError } from "./errors.js";
 import { Journal, JournaledRejection } from "./journal.js";
 import { defaultEngineOptions, type EngineOptions } from "./limits.js";
 import { PartitionState } from "./partition-state.js";
 import { Runtime, type Addressee } from "./runtime.js";
-import { decodeSnapshot, encodeSnapshot, snapshotUnits } from "./snapshot.js";
+import { decodeSnapshot, encodeSnapshotInSlices, snapshotUnits } from "./snapshot.js";
 import { describeError, type Alert, type DeadLetter } from "./supervision.js";
 import type { Command, EngineEvent, OrderView, RejectCode } from "./types.js";
 
@@ -75,6 +75,8 @@ export class PartitionEngine {
    */
   private image: Checkpoint | null;
   private readonly journal = new Journal();
+  /** A sliced snapshot is being encoded: the state must not change. */
+  private encoding = false;
   /** Size of the last snapshot per `snapshotUnits`: the next one's buffer is sized from it. */
   private snapshotBytesPerUnit = 0;
   /** Input sequence of the state the checkpoint holds. */
@@ -175,11 +177,32 @@ export class PartitionEngine {
 
   /** Serializes the committed state; the bytes also become the rollback checkpoint. */
   snapshot(): Uint8Array {
-    // Sized from the previous snapshot (bytes per order and outcome) with a little room.
-    const units = snapshotUnits(this.state) + 1;
-    const hint = this.snapshotBytesPerUnit > 0 ? Math.ceil(units * this.snapshotBytesPerUnit * 1.04) + 1024 : undefined;
-    const bytes = encodeSnapshot(this.state, hint);
-    this.snapshotBytesPerUnit = bytes.length / units;
+    const steps = this.snapshotInSlices(Number.POSITIVE_INFINITY);
+    for (;;) {
+      const r = steps.next();
+      if (r.done === true) return r.value;
+    }
+  }
+
+  /**
+   * `snapshot()` in slices of about `unitsPerSlice` orders and outcomes: the generator
+   * yields between slices and returns the bytes. Until it returns (or is abandoned with
+   * `return()`), `apply` and `reject` throw SnapshotInProgressError: the state must not
+   * change under the encoder. Queries are fine.
+   */
+  *snapshotInSlices(unitsPerSlice: number): Generator<void, Uint8Array> {
+    if (this.encoding) throw new SnapshotInProgressError(`partition ${this.state.partition}: a snapshot is already being encoded`);
+    this.encoding = true;
+    let bytes: Uint8Array;
+    try {
+      // Sized from the previous snapshot (bytes per order and outcome) with a little room.
+      const units = snapshotUnits(this.state) + 1;
+      const hint = this.snapshotBytesPerUnit > 0 ? Math.ceil(units * this.snapshotBytesPerUnit * 1.04) + 1024 : undefined;
+      bytes = yield* encodeSnapshotInSlices(this.state, hint, unitsPerSlice);
+      this.snapshotBytesPerUnit = bytes.length / units;
+    } finally {
+      this.encoding = false;
+    }
     this.checkpoint = bytes;
     this.checkpointInSeq = this.state.lastInSeq;
     this.image = null;
@@ -232,6 +255,7 @@ export class PartitionEngine {
   }
 
   private checkSequence(inSeq: number): void {
+    if (this.encoding) throw new SnapshotInProgressError(`partition ${this.state.partition}: input ${inSeq} arrived while a snapshot is being encoded`);
     if (!Number.isSafeInteger(inSeq) || inSeq <= this.state.lastInSeq)
       throw new SequenceError(`input sequence ${inSeq} is not after ${this.state.lastInSeq}`);
   }

@@ -59,6 +59,22 @@ export interface SnapshotMeta {
  * scaled from its previous snapshot): a close hint means one allocation and no copy.
  */
 export function encodeSnapshot(s: PartitionState, sizeHint?: number): Uint8Array {
+  const steps = encodeSnapshotInSlices(s, sizeHint, Number.POSITIVE_INFINITY);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/**
+ * `encodeSnapshot` in slices: the generator yields after every `unitsPerSlice` orders
+ * and outcomes written, and returns the bytes. The state must not change until it
+ * returns (PartitionEngine.snapshotInSlices refuses commands meanwhile); a node runs
+ * the slices from its event loop so that a big book's encoding (1.5 s at 1M resting
+ * orders) does not stop its heartbeats, queries and other partitions.
+ */
+export function* encodeSnapshotInSlices(s: PartitionState, sizeHint: number | undefined, unitsPerSlice: number): Generator<void, Uint8Array> {
+  let budget = unitsPerSlice;
   const w = new MsgpackWriter(packr, sizeHint ?? 1024 + snapshotUnits(s) * 100);
   w.mapHeader(10);
   w.value("v").value(SNAPSHOT_VERSION).value("partition").value(s.partition).value("seq").value(s.seq);
@@ -71,7 +87,13 @@ export function encodeSnapshot(s: PartitionState, sizeHint?: number): Uint8Array
       w.arrayHeader(side.depth);
       for (const lvl of side.bestFirst()) {
         w.arrayHeader(2).value(lvl.price).arrayHeader(lvl.count);
-        for (let o = lvl.head; o; o = o.next) w.value(orderTupleInto(tuple, o));
+        for (let o = lvl.head; o; o = o.next) {
+          w.value(orderTupleInto(tuple, o));
+          if (--budget <= 0) {
+            yield;
+            budget = unitsPerSlice;
+          }
+        }
       }
     }
   }
@@ -79,10 +101,21 @@ export function encodeSnapshot(s: PartitionState, sizeHint?: number): Uint8Array
   for (const [account, count, head] of s.accounts.perAccount()) {
     w.arrayHeader(2).value(account).arrayHeader(count);
     for (let o = head; o; o = o.aNext) w.value(o.id);
+    budget -= count >>> 3;
+    if (budget <= 0) {
+      yield;
+      budget = unitsPerSlice;
+    }
   }
   const terminal = s.terminal.oldestFirst();
   w.value("terminal").arrayHeader(terminal.length);
-  for (const o of terminal) w.value(orderTupleInto(tuple, o));
+  for (const o of terminal) {
+    w.value(orderTupleInto(tuple, o));
+    if (--budget <= 0) {
+      yield;
+      budget = unitsPerSlice;
+    }
+  }
   const seen = s.byCmd.finishedKeys();
   w.value("seen").arrayHeader(seen.length);
   const st = [] as unknown as SeenTuple;
@@ -93,6 +126,10 @@ export function encodeSnapshot(s: PartitionState, sizeHint?: number): Uint8Array
     st[2] = o.orderId;
     st[3] = o.code ?? null;
     w.value(st);
+    if (--budget <= 0) {
+      yield;
+      budget = unitsPerSlice;
+    }
   }
   return w.finish();
 }

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { PartitionEngine, decodeSnapshot, encodeSnapshot } from "../src/index.js";
+import { PartitionEngine, SnapshotInProgressError, decodeSnapshot, encodeSnapshot } from "../src/index.js";
 import { packSnapshotDocument, snapshotDocument } from "../src/snapshot.js";
 import { commandLog, marketCmd } from "./support/commands.js";
 
@@ -45,6 +45,45 @@ test("the same bytes whatever the size hint (too small: the buffer grows; far to
     }),
     { numRuns: 200 },
   );
+});
+
+test("a snapshot taken in slices is the same bytes, whatever the slice size; commands wait until it returns", () => {
+  fc.assert(
+    fc.property(commandLog(1, 60), fc.integer({ min: 1, max: 40 }), (log, slice) => {
+      const sliced = new PartitionEngine(opts);
+      const whole = new PartitionEngine(opts);
+      for (const s of log) {
+        sliced.apply(s.cmd, s.inSeq, s.ts);
+        whole.apply(s.cmd, s.inSeq, s.ts);
+      }
+      const steps = sliced.snapshotInSlices(slice);
+      let r = steps.next();
+      let yields = 0;
+      while (r.done !== true) {
+        yields++;
+        assert.throws(() => sliced.apply({ kind: "cancel", cmdId: "during", account: "a", market: "SKU-A", orderId: 1 }, 1e9, 1e9), (e: Error) => e instanceof SnapshotInProgressError);
+        assert.not.throws(() => sliced.query("SKU-A", 1), "queries are served between slices");
+        r = steps.next();
+      }
+      assert.ok(Buffer.from(r.value).equals(Buffer.from(whole.snapshot())), "same bytes as snapshot()");
+      const units = sliced.restingOrders;
+      assert.ok(yields >= Math.floor(units / slice) - 1, `${yields} yields for ${units} resting orders in slices of ${slice}`);
+    }),
+    { numRuns: 200 },
+  );
+});
+
+test("an abandoned sliced snapshot leaves the engine usable and its checkpoint unchanged", () => {
+  const log = fc.sample(commandLog(30, 30), { seed: 3, numRuns: 1 })[0]!;
+  const e = new PartitionEngine(opts);
+  for (const s of log.slice(0, 20)) e.apply(s.cmd, s.inSeq, s.ts);
+  const before = e.checkpointKind;
+  const steps = e.snapshotInSlices(1);
+  steps.next();
+  steps.return(undefined as never);
+  assert.is(e.checkpointKind, before);
+  for (const s of log.slice(20)) e.apply(s.cmd, s.inSeq, s.ts);
+  sameAsDocument(e.snapshot());
 });
 
 test("container headers of every size: 70,000 orders on one level, 20 accounts, 17 markets", () => {
