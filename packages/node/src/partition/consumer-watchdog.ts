@@ -66,6 +66,11 @@ export class ConsumerWatchdog {
       });
   }
 
+  /** The loop holds its commands on purpose (a snapshot being encoded in slices): not a stall. */
+  holding(): void {
+    this.progress();
+  }
+
   private progress(): void {
     this.lastProgressAt = Date.now();
   }

@@ -55,6 +55,8 @@ export interface PartitionTuning {
   publishAttemptsMax: number;
   snapshotCommandsEvery: number;
   snapshotMsEvery: number;
+  /** Orders and outcomes encoded per turn of the event loop (default SNAPSHOT_SLICE_UNITS; tests make it small). */
+  snapshotSliceUnits?: number;
   /** Snapshots of at least this many bytes are spilled (see NodeConfig.rollbackSpillBytes). */
   rollbackSpillBytes: number;
   /** Events held before intake waits for output to drain (backpressure). */
