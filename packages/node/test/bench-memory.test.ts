@@ -33,6 +33,7 @@ test("bench memory --json: resting and after-N figures, the bounds reached, the 
   assert.is(node["orders"], 500);
   assert.ok(node["rss_mb_idle"]! > 0 && node["rss_mb_loaded"]! > 0);
   assert.type(node["overhead_rss_mb"], "number");
+  assert.ok(node["loop_delay_ms_max_loading"]! > 0, "the node's event-loop delay while loading is measured");
   assert.is(j["rollback_spill_bytes"], 1024 * 1024);
   assert.ok(points.every((p) => ["bytes", "image", "spilled"].includes((p as { rollback_point?: string }).rollback_point ?? "")));
 });

@@ -20,7 +20,7 @@ import { STREAM_OUT, headers, subjects } from "../../protocol.js";
 import { startBenchNats, type BenchNats } from "../common/bench-nats.js";
 import { ProgressTicker, fmtInt, progress } from "../common/progress.js";
 import { PublishWindow } from "../common/publish-window.js";
-import { memoryOfLine, writeGcHook } from "./gc-hook.js";
+import { loopDelayOfLine, memoryOfLine, writeGcHook } from "./gc-hook.js";
 import type { MemorySample } from "./measure.js";
 import { MEMORY_MARKET, MemoryWorkload, memoryPartition } from "./workload.js";
 
@@ -41,6 +41,8 @@ export interface NodeProbeResult {
   loaded: MemorySample;
   /** First publish to the snapshot that covers the last order. */
   ingestMs: number;
+  /** The node's event loop while it took the orders and snapshotted them: longest block and p99, ms. */
+  loadingLoopDelay: { maxMs: number; p99Ms: number };
 }
 
 export async function probeNode(o: { orders: number; seed: number; accounts: number }): Promise<NodeProbeResult> {
@@ -53,7 +55,7 @@ export async function probeNode(o: { orders: number; seed: number; accounts: num
     node = await startMeasuredNode(nats.server.url, await writeGcHook(dir));
     await waitFor(() => node!.servingPartitions().length >= PARTITIONS, SERVING_MS_TIMEOUT, "every partition serving", node);
     progress("memory", `[node] pid ${node.pid}: ${PARTITIONS} partitions serving`);
-    const idle = await sample(node);
+    const { memory: idle } = await sample(node);
     progress("memory", `[node] idle: ${describe(idle)}`);
 
     const p = memoryPartition(PARTITIONS);
@@ -63,9 +65,9 @@ export async function probeNode(o: { orders: number; seed: number; accounts: num
     await waitFor(async () => (await snapshotLastInSeq(nats!, p)) >= last, SETTLE_MS_TIMEOUT_BASE, `a snapshot covering input ${last}`, node);
     const ingestMs = performance.now() - started;
     progress("memory", `[node] ${fmtInt(o.orders)} orders applied and snapshotted in ${fmtInt(ingestMs)} ms`);
-    const loaded = await sample(node);
-    progress("memory", `[node] ${fmtInt(o.orders)} resting: ${describe(loaded)}`);
-    return { orders: o.orders, partitions: PARTITIONS, partition: p, idle, loaded, ingestMs };
+    const { memory: loaded, loopDelay } = await sample(node);
+    progress("memory", `[node] ${fmtInt(o.orders)} resting: ${describe(loaded)}; event loop blocked at most ${fmtInt(loopDelay.maxMs)} ms meanwhile (p99 ${fmtInt(loopDelay.p99Ms)} ms)`);
+    return { orders: o.orders, partitions: PARTITIONS, partition: p, idle, loaded, ingestMs, loadingLoopDelay: loopDelay };
   } finally {
     await node?.stop();
     await nats?.dispose();
@@ -116,12 +118,16 @@ async function snapshotLastInSeq(nats: BenchNats, p: number): Promise<number> {
   return Number(info?.metadata?.["lastInSeq"] ?? 0);
 }
 
-async function sample(node: NodeProcess): Promise<MemorySample> {
+async function sample(node: NodeProcess): Promise<{ memory: MemorySample; loopDelay: { maxMs: number; p99Ms: number } }> {
   const from = node.lines.length;
   process.kill(node.pid, "SIGUSR2");
-  let found: MemorySample | undefined;
+  let found: { memory: MemorySample; loopDelay: { maxMs: number; p99Ms: number } } | undefined;
   await waitFor(() => {
-    for (let i = from; i < node.lines.length && !found; i++) found = memoryOfLine(node.lines[i]!);
+    for (let i = from; i < node.lines.length && !found; i++) {
+      const line = node.lines[i]!;
+      const memory = memoryOfLine(line);
+      if (memory) found = { memory, loopDelay: loopDelayOfLine(line) };
+    }
     return found !== undefined;
   }, SAMPLE_MS_TIMEOUT, "the node's memory sample", node);
   return found!;

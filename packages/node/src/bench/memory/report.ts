@@ -38,6 +38,9 @@ export interface NodeReport {
   /** (idle node - empty engine process) / partitions: what each partition a node owns costs before any order. */
   idle_overhead_mb_per_partition: number;
   rss_mb_loaded: number;
+  /** The node's event loop while it took the orders (and snapshotted them): its longest block and p99, ms. */
+  loop_delay_ms_max_loading: number;
+  loop_delay_ms_p99_loading: number;
   heap_mb_loaded: number;
   external_mb_loaded: number;
   /** The engine process with the same number of resting orders. */
@@ -122,7 +125,8 @@ export function buildReport(i: {
       orders: n.orders, partitions: n.partitions,
       rss_mb_idle: mb(n.idle.rss), heap_mb_idle: mb(n.idle.heapUsed), external_mb_idle: mb(n.idle.external),
       idle_overhead_mb_per_partition: round((n.idle.rss - base.memory.rss) / n.partitions / 1048576, 2),
-      rss_mb_loaded: mb(n.loaded.rss), heap_mb_loaded: mb(n.loaded.heapUsed), external_mb_loaded: mb(n.loaded.external),
+      rss_mb_loaded: mb(n.loaded.rss),
+      loop_delay_ms_max_loading: round(n.loadingLoopDelay.maxMs), loop_delay_ms_p99_loading: round(n.loadingLoopDelay.p99Ms), heap_mb_loaded: mb(n.loaded.heapUsed), external_mb_loaded: mb(n.loaded.external),
       engine_rss_mb_same_orders: sameAsNode ? mb(sameAsNode.memory.rss) : null,
       overhead_rss_mb: overhead === null ? null : mb(overhead),
       rss_bytes_per_order: n.orders > 0 ? Math.round((n.loaded.rss - n.idle.rss) / n.orders) : 0,
@@ -189,7 +193,7 @@ export function renderReport(r: MemoryReport): string {
   if (n) {
     lines.push(
       "",
-      `real node (${n.partitions} partitions): idle rss ${n.rss_mb_idle} MB (heap ${n.heap_mb_idle}, external ${n.external_mb_idle}; ${n.idle_overhead_mb_per_partition} MB per partition over the empty engine process); with ${fmtInt(n.orders)} resting rss ${n.rss_mb_loaded} MB (heap ${n.heap_mb_loaded}, external ${n.external_mb_loaded}), ${fmtInt(n.rss_bytes_per_order)} B per order`,
+      `real node (${n.partitions} partitions): idle rss ${n.rss_mb_idle} MB (heap ${n.heap_mb_idle}, external ${n.external_mb_idle}; ${n.idle_overhead_mb_per_partition} MB per partition over the empty engine process); with ${fmtInt(n.orders)} resting rss ${n.rss_mb_loaded} MB (heap ${n.heap_mb_loaded}, external ${n.external_mb_loaded}), ${fmtInt(n.rss_bytes_per_order)} B per order; its event loop blocked at most ${n.loop_delay_ms_max_loading} ms while it took them (p99 ${n.loop_delay_ms_p99_loading} ms)`,
       n.overhead_rss_mb === null
         ? "  (no engine sample at the same count to compare with)"
         : `  engine process at the same count: ${n.engine_rss_mb_same_orders} MB, so the node adds ${n.overhead_rss_mb} MB; estimate for one node with ${fmtInt(r.resting)} resting: ${n.rss_mb_resting_estimate} MB`,
