@@ -5,7 +5,7 @@ import { Journal, JournaledRejection } from "./journal.js";
 import { defaultEngineOptions, type EngineOptions } from "./limits.js";
 import { PartitionState } from "./partition-state.js";
 import { Runtime, type Addressee } from "./runtime.js";
-import { decodeSnapshot, encodeSnapshotInSlices, snapshotUnits } from "./snapshot.js";
+import { decodeSnapshot, decodeSnapshotInSlices, encodeSnapshotInSlices, snapshotUnits } from "./snapshot.js";
 import { describeError, type Alert, type DeadLetter } from "./supervision.js";
 import type { Command, EngineEvent, OrderView, RejectCode } from "./types.js";
 
@@ -84,24 +84,43 @@ export class PartitionEngine {
   private deadLetters: DeadLetter[] = [];
   private alerts: Alert[] = [];
 
-  constructor(opts: PartitionEngineOptions, state?: PartitionState) {
+  /**
+   * @param state the state to start from (a new, empty one if absent)
+   * @param snapshotBytes the snapshot `state` was decoded from: it becomes the first
+   *   checkpoint, instead of an image of `state` (which, restoring 300,000 orders, took
+   *   a sixth of the restore's time to capture and was then thrown away)
+   */
+  constructor(opts: PartitionEngineOptions, state?: PartitionState, snapshotBytes?: Uint8Array) {
     this.options = { ...defaultEngineOptions, ...opts };
     this.adminAccount = opts.adminAccount ?? "admin";
     this.state = state ?? new PartitionState(opts.partition, this.options.terminalOrdersMax, this.options.idempotencyMax);
     this.state.repeatsAllowed = this.options.testNoIdempotency === true;
     this.rt = new Runtime(this.state, this.options.marketData);
-    this.image = new Checkpoint(this.state);
-    this.checkpoint = this.image;
+    if (snapshotBytes !== undefined && state !== undefined) {
+      this.image = null;
+      this.checkpoint = snapshotBytes;
+      this.checkpointInSeq = state.lastInSeq;
+    } else {
+      this.image = new Checkpoint(this.state);
+      this.checkpoint = this.image;
+      this.checkpointInSeq = this.state.lastInSeq;
+    }
   }
 
   /** Rebuilds an engine from snapshot bytes (throws SnapshotError when they are bad); they are its first checkpoint. */
   static restore(bytes: Uint8Array, opts: PartitionEngineOptions): PartitionEngine {
+    const steps = PartitionEngine.restoreInSlices(bytes, opts, Number.POSITIVE_INFINITY);
+    for (;;) {
+      const r = steps.next();
+      if (r.done === true) return r.value;
+    }
+  }
+
+  /** `restore` in slices of about `unitsPerSlice` orders and outcomes (decodeSnapshotInSlices); returns the engine. */
+  static *restoreInSlices(bytes: Uint8Array, opts: PartitionEngineOptions, unitsPerSlice: number): Generator<void, PartitionEngine> {
     const o = { ...defaultEngineOptions, ...opts };
-    const engine = new PartitionEngine(opts, decodeSnapshot(bytes, o.terminalOrdersMax, o.idempotencyMax));
-    engine.checkpoint = bytes;
-    engine.checkpointInSeq = engine.state.lastInSeq;
-    engine.image = null;
-    return engine;
+    const state = yield* decodeSnapshotInSlices(bytes, o.terminalOrdersMax, o.idempotencyMax, unitsPerSlice);
+    return new PartitionEngine(opts, state, bytes);
   }
 
   get partition(): number {

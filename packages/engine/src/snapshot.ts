@@ -6,9 +6,11 @@ import { OrderActor } from "./order-actor.js";
 import { OrderBook } from "./order-book.js";
 import { PartitionState } from "./partition-state.js";
 import { flatString } from "./flat-string.js";
+import { MsgpackReader } from "./msgpack-reader.js";
 import { MsgpackWriter } from "./msgpack-writer.js";
 import { hashString } from "./string-hash.js";
 import type { BookSide } from "./book-side.js";
+import type { PriceLevel } from "./price-level.js";
 import type { MarketSpec, OrderStatus, OrderType, Outcome, RejectCode, StpMode, TimeInForce } from "./types.js";
 
 /** Snapshot format version; bump on any layout change. */
@@ -198,19 +200,24 @@ function orderTupleInto(t: OrderTuple, o: OrderActor): OrderTuple {
  * string and gets a cmdId of its own: decoded strings are slices of larger ones
  * (flat-string.ts) and resting orders live long.
  */
-function actor(t: OrderTuple, book?: OrderBook): OrderActor {
+function actor(t: OrderTuple, book?: OrderBook, flat = false): OrderActor {
   if (book && t[3] !== book.symbol) fail(`order ${t[0]} of market ${t[3]} rests in the book of ${book.symbol}`);
-  const cmdId = book ? flatString(t[1]) : t[1];
+  const cmdId = book && !flat ? flatString(t[1]) : t[1];
   const o = new OrderActor(t[0], cmdId, t[2], book ? book.symbol : t[3], t[4] === 1, t[5], t[6], t[7], t[8] === 1, t[9], t[10], t[11]);
   o.filled = t[12];
   o.status = t[13];
   return o;
 }
 
-/** Reads the header of a snapshot without rebuilding the state. */
+/** Reads the header of a snapshot without rebuilding the state (its first six entries). */
 export function snapshotMeta(bytes: Uint8Array): SnapshotMeta {
-  const doc = unpack(bytes);
-  return { partition: doc.partition, seq: doc.seq, lastInSeq: doc.lastInSeq };
+  const r = new MsgpackReader(bytes);
+  const head = readHead(r);
+  if (head === null) {
+    const doc = unpack(bytes);
+    return { partition: doc.partition, seq: doc.seq, lastInSeq: doc.lastInSeq };
+  }
+  return { partition: head.partition, seq: head.seq, lastInSeq: head.lastInSeq };
 }
 
 function unpack(bytes: Uint8Array): SnapshotDoc {
@@ -226,55 +233,208 @@ function unpack(bytes: Uint8Array): SnapshotDoc {
 }
 
 export function decodeSnapshot(bytes: Uint8Array, terminalOrdersMax: number, idempotencyMax: number): PartitionState {
-  const doc = unpack(bytes);
+  const steps = decodeSnapshotInSlices(bytes, terminalOrdersMax, idempotencyMax, Number.POSITIVE_INFINITY);
+  for (;;) {
+    const r = steps.next();
+    if (r.done === true) return r.value;
+  }
+}
+
+/**
+ * `decodeSnapshot` in slices: the state is rebuilt straight from the bytes, order by
+ * order (MsgpackReader), and the generator yields after every `unitsPerSlice` orders and
+ * outcomes. A node restoring a big partition lets its event loop turn between slices
+ * (at 1M resting orders a restore took ~5 s in one piece). Snapshots whose entries are
+ * not in the order encodeSnapshot writes them are unpacked whole and rebuilt as before.
+ */
+export function* decodeSnapshotInSlices(
+  bytes: Uint8Array, terminalOrdersMax: number, idempotencyMax: number, unitsPerSlice: number,
+): Generator<void, PartitionState> {
+  let s: PartitionState | null = null;
   try {
-    return rebuild(doc, terminalOrdersMax, idempotencyMax);
+    const r = new MsgpackReader(bytes);
+    const head = readHead(r);
+    if (head === null) return rebuildWhole(unpack(bytes), terminalOrdersMax, idempotencyMax);
+    s = new PartitionState(head.partition, terminalOrdersMax, idempotencyMax);
+    s.seq = head.seq;
+    s.tradeSeq = head.tradeSeq;
+    s.lastInSeq = head.lastInSeq;
+    s.now = head.now;
+    let budget = unitsPerSlice;
+    const tuple = [] as unknown as OrderTuple;
+    expectKey(r, "markets");
+    for (let m = r.arrayHeader(); m > 0; m--) {
+      if (r.arrayHeader() !== 3) fail("a market is not [spec, bids, asks]");
+      const book = addBook(s, r.value() as MarketSpec);
+      for (const side of [book.bids, book.asks]) {
+        for (let l = r.arrayHeader(); l > 0; l--) {
+          if (r.arrayHeader() !== 2) fail("a level is not [price, orders]");
+          const lvl = side.levelAt(r.number());
+          for (let n = r.arrayHeader(); n > 0; n--) {
+            restOrder(s, book, lvl, readTuple(r, tuple), true);
+            if (--budget <= 0) {
+              yield;
+              budget = unitsPerSlice;
+            }
+          }
+        }
+      }
+      book.check();
+    }
+    expectKey(r, "accounts");
+    for (let a = r.arrayHeader(); a > 0; a--) {
+      if (r.arrayHeader() !== 2) fail("an account entry is not [account, ids]");
+      const account = r.string();
+      const n = r.arrayHeader();
+      for (let i = 0; i < n; i++) listAccountOrder(s, account, r.number());
+      budget -= n >>> 3;
+      if (budget <= 0) {
+        yield;
+        budget = unitsPerSlice;
+      }
+    }
+    expectKey(r, "terminal");
+    for (let n = r.arrayHeader(); n > 0; n--) {
+      s.terminal.add(actor(readTuple(r, tuple)));
+      if (--budget <= 0) {
+        yield;
+        budget = unitsPerSlice;
+      }
+    }
+    expectKey(r, "seen");
+    for (let n = r.arrayHeader(); n > 0; n--) {
+      if (r.arrayHeader() !== 4) fail("a seen entry is not [cmdId, result, orderId, code]");
+      const cmdId = r.string();
+      const result = r.string() as Outcome["result"];
+      const orderId = r.number();
+      seenEntry(s, cmdId, result, orderId, r.stringOrNull() as RejectCode | null);
+      if (--budget <= 0) {
+        yield;
+        budget = unitsPerSlice;
+      }
+    }
+    if (!r.atEnd) fail(`${bytes.length - r.pos} bytes after the snapshot`);
+    return s;
   } catch (e) {
     if (e instanceof SnapshotError) throw e;
-    throw new SnapshotError(`snapshot of partition ${doc.partition} is inconsistent: ${(e as Error).message}`, { cause: e });
+    throw new SnapshotError(`snapshot of partition ${s?.partition ?? "?"} is inconsistent: ${(e as Error).message}`, { cause: e });
   }
+}
+
+interface SnapshotHead {
+  partition: number;
+  seq: number;
+  tradeSeq: number;
+  lastInSeq: number;
+  now: number;
+}
+
+/** The map header and the first six entries, in encodeSnapshot's order; null when they are not in that order. */
+function readHead(r: MsgpackReader): SnapshotHead | null {
+  const n = r.mapHeader();
+  if (n !== 10) return null;
+  const next = (key: string): number | null => {
+    const at = r.pos;
+    const k = r.value();
+    if (k !== key) {
+      r.pos = at;
+      return null;
+    }
+    return r.number();
+  };
+  const v = next("v");
+  if (v === null) return null;
+  if (v !== SNAPSHOT_VERSION) throw new SnapshotError(`unsupported snapshot version ${v}`);
+  const partition = next("partition");
+  const seq = partition === null ? null : next("seq");
+  const tradeSeq = seq === null ? null : next("tradeSeq");
+  const lastInSeq = tradeSeq === null ? null : next("lastInSeq");
+  const now = lastInSeq === null ? null : next("now");
+  if (partition === null || seq === null || tradeSeq === null || lastInSeq === null || now === null) return null;
+  return { partition, seq, tradeSeq, lastInSeq, now };
+}
+
+function expectKey(r: MsgpackReader, key: string): void {
+  const k = r.string();
+  if (k !== key) throw new SnapshotError(`snapshot: entry "${key}" expected, found "${k}"`);
+}
+
+/** One order tuple into `t` (a scratch array reused for every order). */
+function readTuple(r: MsgpackReader, t: OrderTuple): OrderTuple {
+  if (r.arrayHeader() !== 14) fail("an order is not a 14-field tuple");
+  t[0] = r.number();
+  t[1] = r.string();
+  t[2] = r.string();
+  t[3] = r.string();
+  t[4] = r.number() as 0 | 1;
+  t[5] = r.string() as OrderType;
+  t[6] = r.string() as TimeInForce;
+  t[7] = r.string() as StpMode;
+  t[8] = r.number() as 0 | 1;
+  t[9] = r.number();
+  t[10] = r.number();
+  t[11] = r.number();
+  t[12] = r.number();
+  t[13] = r.string() as OrderStatus;
+  return t;
 }
 
 /** The state a snapshot document describes (throws AssertionError when it is inconsistent). */
 export function rebuild(doc: SnapshotDoc, terminalOrdersMax: number, idempotencyMax: number): PartitionState {
+  return rebuildWhole(doc, terminalOrdersMax, idempotencyMax);
+}
+
+function rebuildWhole(doc: SnapshotDoc, terminalOrdersMax: number, idempotencyMax: number): PartitionState {
   const s = new PartitionState(doc.partition, terminalOrdersMax, idempotencyMax);
   s.seq = doc.seq;
   s.tradeSeq = doc.tradeSeq;
   s.lastInSeq = doc.lastInSeq;
   s.now = doc.now;
   for (const [spec, bids, asks] of doc.markets) {
-    const book = new OrderBook(deriveRules(spec));
-    s.markets.set(spec.symbol, book);
+    const book = addBook(s, spec);
     for (const [side, lvls] of [[book.bids, bids], [book.asks, asks]] as const) {
       for (const [price, os] of lvls) {
         const lvl = side.levelAt(price);
-        for (const t of os) {
-          const o = actor(t, book);
-          lvl.append(o);
-          book.resting++;
-          s.orders.set(o.id, o);
-          o.cmdHash = hashString(o.cmdId);
-          s.byCmd.set(o.cmdId, o.cmdHash, -o.id);
-          if (o.expireAt > 0) s.expiry.push(o);
-        }
+        for (const t of os) restOrder(s, book, lvl, t);
       }
     }
     book.check();
   }
   for (const [account, ids] of doc.accounts) {
-    for (const id of ids) {
-      const o = s.orders.get(id);
-      if (!(o !== undefined && o.account === account)) fail(`account ${account} lists unknown order ${id}`);
-      s.accounts.add(o);
-    }
+    for (const id of ids) listAccountOrder(s, account, id);
   }
   for (const t of doc.terminal) s.terminal.add(actor(t));
-  for (const [cmdId, result, orderId, code] of doc.seen) {
-    const h = hashString(cmdId);
-    s.byCmd.set(cmdId, h, outcomeValue(result, orderId, code));
-    s.byCmd.restoreFinished(cmdId, h);
-  }
+  for (const [cmdId, result, orderId, code] of doc.seen) seenEntry(s, cmdId, result, orderId, code);
   return s;
+}
+
+function addBook(s: PartitionState, spec: MarketSpec): OrderBook {
+  const book = new OrderBook(deriveRules(spec));
+  s.markets.set(spec.symbol, book);
+  return book;
+}
+
+/** `flat`: the tuple's strings are already strings of their own (MsgpackReader), not slices. */
+function restOrder(s: PartitionState, book: OrderBook, lvl: PriceLevel, t: OrderTuple, flat = false): void {
+  const o = actor(t, book, flat);
+  lvl.append(o);
+  book.resting++;
+  s.orders.set(o.id, o);
+  o.cmdHash = hashString(o.cmdId);
+  s.byCmd.set(o.cmdId, o.cmdHash, -o.id);
+  if (o.expireAt > 0) s.expiry.push(o);
+}
+
+function listAccountOrder(s: PartitionState, account: string, id: number): void {
+  const o = s.orders.get(id);
+  if (!(o !== undefined && o.account === account)) fail(`account ${account} lists unknown order ${id}`);
+  s.accounts.add(o);
+}
+
+function seenEntry(s: PartitionState, cmdId: string, result: Outcome["result"], orderId: number, code: RejectCode | null): void {
+  const h = hashString(cmdId);
+  s.byCmd.set(cmdId, h, outcomeValue(result, orderId, code));
+  s.byCmd.restoreFinished(cmdId, h);
 }
 
 /** The in-memory form of a remembered outcome (see PartitionState.byCmd). */
