@@ -138,7 +138,7 @@ test("a handoff stores a snapshot when anything was applied since the last one, 
   out.forEach((e, i) => assert.is(e.seq, i + 1, "gap-free and duplicate-free across the handoffs"));
 });
 
-test("a snapshot is encoded in slices, the event loop turning between them; commands that arrive meanwhile wait and then apply in order", async () => {
+test("a snapshot is encoded, and restored, in slices, the event loop turning between them; commands that arrive meanwhile wait and then apply in order", async () => {
   const sliced: PartitionTuning = { ...tuning, snapshotCommandsEvery: 40, snapshotSliceUnits: 3 };
   const r = new PartitionRunner(p, deps, sliced, 40);
   const run = r.run();
@@ -156,6 +156,13 @@ test("a snapshot is encoded in slices, the event loop turning between them; comm
     await r.stop(true);
     await run;
   }
+  const next = new PartitionRunner(p, deps, sliced, 41);
+  const nextRun = next.run();
+  await until(() => next.state === "serving");
+  assert.ok(next.decodingSlices > 10, `the restore yielded ${next.decodingSlices} times`);
+  assert.is(next.lastInSeq, r.lastInSeq, "restored where the handoff's snapshot left off");
+  await next.stop(false);
+  await nextRun;
   const out = await output();
   out.forEach((e, i) => assert.is(e.seq, i + 1, "gap-free and duplicate-free"));
 });

@@ -1,7 +1,7 @@
 import type { PartitionSpill } from "./rollback-spill.js";
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/transport-node";
-import { PartitionEngine, encodeCommand, type FaultHook } from "@bourse/engine";
+import { PartitionEngine, encodeCommand, type FaultHook, type PartitionEngineOptions } from "@bourse/engine";
 import { STREAM_IN, subjects } from "../protocol.js";
 import { NO_MARKET_TOKEN, intake } from "./command-intake.js";
 import { ConsumerWatchdog } from "./consumer-watchdog.js";
@@ -23,10 +23,11 @@ const IDLE_SNAPSHOT_MS = 500;
 /** Nothing delivered for this long while a command waits in the log: the consumer is gone (consumer-watchdog.ts). */
 const CONSUMER_STALL_MS = 3_000;
 /**
- * Orders and outcomes a snapshot encodes before it lets the event loop turn (~15 ms of
- * encoding): a big book's snapshot (1.5 s at 1M resting orders) then no longer stops
- * the node's heartbeats, liveness answers, queries and other partitions; this
- * partition's commands wait for the encoding to finish, as they did before.
+ * Orders and outcomes a snapshot encodes (or a restore decodes) before it lets the event
+ * loop turn (~15 ms): a big book's snapshot (1.5 s at 1M resting orders) or restore
+ * (2–3 s) then no longer stops the node's heartbeats, liveness answers, queries and
+ * other partitions; this partition's commands wait for the encoding to finish, as they
+ * did before.
  */
 const SNAPSHOT_SLICE_UNITS = 10_000;
 
@@ -72,8 +73,9 @@ export class PartitionRunner {
   private snapshotting: Promise<void> | null = null;
   /** A snapshot being encoded in slices: the message loop waits for it before applying. */
   private encoding: Promise<void> | null = null;
-  /** Slices after which an encoding let the event loop turn (for tests). */
+  /** Slices after which an encoding, or the restore's decoding, let the event loop turn (for tests). */
   encodingSlices = 0;
+  decodingSlices = 0;
   private snapshotTimer: NodeJS.Timeout | null = null;
   private readonly log: Log;
   private readonly snapshots: SnapshotReader;
@@ -231,10 +233,21 @@ export class PartitionRunner {
       this.log.error({ snapshotSeq: snap.info.seq, durableSeq }, "snapshot is ahead of durable output; replaying from the start");
       return new PartitionEngine(opts);
     }
-    const engine = PartitionEngine.restore(snap.bytes, opts);
+    const engine = await this.restoreInSlices(snap.bytes, opts);
     // An idle partition may take no snapshot for a long time: its restored bytes go now.
     void this.spillCheckpoint(engine, snap.bytes);
     return engine;
+  }
+
+  /** PartitionEngine.restoreInSlices, one slice per turn of the event loop (a big book decodes for seconds). */
+  private async restoreInSlices(bytes: Uint8Array, opts: PartitionEngineOptions): Promise<PartitionEngine> {
+    const steps = PartitionEngine.restoreInSlices(bytes, opts, this.tuning.snapshotSliceUnits ?? SNAPSHOT_SLICE_UNITS);
+    for (;;) {
+      const r = steps.next();
+      if (r.done === true) return r.value;
+      this.decodingSlices++;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Moves a big rollback point out of memory (RollbackSpill); on failure it stays where it is. */
