@@ -31,6 +31,68 @@ export class MsgpackWriter {
     return this.byte(0xdf).u32(n);
   }
 
+  /** A number, encoded as msgpackr encodes it (smallest integer form up to 32 bits, else float64). */
+  number(v: number): this {
+    if (v >>> 0 === v) {
+      if (v < 0x80) return this.byte(v);
+      if (v < 0x100) return this.byte(0xcc).byte(v);
+      if (v < 0x10000) return this.byte(0xcd).u16(v);
+      return this.byte(0xce).u32(v);
+    }
+    if (v >> 0 === v) {
+      if (v >= -0x20) return this.byte(0x100 + v);
+      if (v >= -0x80) return this.byte(0xd0).byte(v + 0x100);
+      if (v >= -0x8000) return this.byte(0xd1).u16(v & 0xffff);
+      return this.byte(0xd2).u32(v >>> 0);
+    }
+    this.room(9);
+    this.buf[this.pos++] = 0xcb;
+    this.view().setFloat64(this.pos, v);
+    this.pos += 8;
+    return this;
+  }
+
+  /** A string, encoded as msgpackr encodes it (UTF-8, lone surrogates as U+FFFD, the smallest header). */
+  string(s: string): this {
+    const n = s.length;
+    if (n < 0x100) {
+      // ASCII up to 255 characters (ids, accounts, statuses): written in place behind its header.
+      const header = n < 0x20 ? 1 : 2;
+      this.room(header + n);
+      const b = this.buf;
+      let p = this.pos + header;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[p++] = c;
+      }
+      if (i === n) {
+        if (header === 1) b[this.pos] = 0xa0 | n;
+        else {
+          b[this.pos] = 0xd9;
+          b[this.pos + 1] = n;
+        }
+        this.pos = p;
+        return this;
+      }
+    }
+    const len = Buffer.byteLength(s, "utf8");
+    if (len < 0x20) this.byte(0xa0 | len);
+    else if (len < 0x100) this.byte(0xd9).byte(len);
+    else if (len < 0x10000) this.byte(0xda).u16(len);
+    else this.byte(0xdb).u32(len);
+    this.room(len);
+    const b = this.buf;
+    (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).write(s, this.pos, len, "utf8");
+    this.pos += len;
+    return this;
+  }
+
+  nil(): this {
+    return this.byte(0xc0);
+  }
+
   /** One complete value, packed by the Packr (copied out of its buffer at once). */
   value(v: unknown): this {
     const b = this.packr.pack(v);
@@ -71,6 +133,10 @@ export class MsgpackWriter {
     this.buf[this.pos++] = (n >>> 8) & 0xff;
     this.buf[this.pos++] = n & 0xff;
     return this;
+  }
+
+  private view(): DataView {
+    return new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   private room(n: number): void {

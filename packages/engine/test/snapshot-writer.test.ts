@@ -86,6 +86,22 @@ test("an abandoned sliced snapshot leaves the engine usable and its checkpoint u
   sameAsDocument(e.snapshot());
 });
 
+test("strings of every kind are written as msgpackr writes them: non-ASCII, emoji, a lone surrogate, 31/32/128 characters", () => {
+  const e = new PartitionEngine({ ...opts, idempotencyMax: 1000 });
+  let inSeq = 0;
+  const market = "SKU-Ü";
+  e.apply(marketCmd(market, "m-ü", { tickSize: 1, lotSize: 1, minQty: 1 }), ++inSeq, 1);
+  const ids = ["zoë-🙂", "\ud800x", "a".repeat(31), "b".repeat(32), "c".repeat(255), "d".repeat(256), "é".repeat(40), "日本語"];
+  for (const [i, s] of ids.entries()) {
+    const cmdId = `${s}-${i}`.slice(0, 128);
+    e.apply({ kind: "place", cmdId, account: s.slice(0, 64), market, side: i % 2 ? "buy" : "sell", type: "limit", tif: "GTC", price: 1000 + (i % 2 ? -i : i), qty: 1 }, ++inSeq, 1);
+    e.apply({ kind: "cancel", cmdId: `cancel-${s}`.slice(0, 128), account: "nobody-ß", market, orderId: 999_999 }, ++inSeq, 1);
+  }
+  const bytes = e.snapshot();
+  assert.is(e.restingOrders, ids.length);
+  sameAsDocument(bytes);
+});
+
 test("container headers of every size: 70,000 orders on one level, 20 accounts, 17 markets", () => {
   const e = new PartitionEngine({ ...opts, idempotencyMax: 100_000 });
   let inSeq = 0;
