@@ -3,6 +3,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { OrderActor } from "../src/order-actor.js";
 import { TerminalOrders } from "../src/terminal-orders.js";
+import { PartitionEngine } from "../src/index.js";
 import { ORDER_TYPES, STP_MODES, TIFS } from "../src/types.js";
 
 // Terminal orders live in an lru-cache of slots of flat columns: the most recent
@@ -22,7 +23,7 @@ const order = (id: number, n: number): OrderActor => {
 
 test("TerminalOrders keeps the most recent `max` orders, least recently added first", () => {
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 20 }), fc.array(fc.nat({ max: 1_000 }), { maxLength: 200 }), (max, ns) => {
+    fc.property(fc.integer({ min: 1, max: 100 }), fc.array(fc.nat({ max: 1_000 }), { maxLength: 300 }), (max, ns) => {
       const t = new TerminalOrders(max);
       const added: OrderActor[] = [];
       ns.forEach((n, i) => {
@@ -40,6 +41,21 @@ test("TerminalOrders keeps the most recent `max` orders, least recently added fi
     }),
     { numRuns: 300 },
   );
+});
+
+test("max 0: terminal orders are passivated at once, and an engine configured so works and snapshots", () => {
+  const t = new TerminalOrders(0);
+  t.add(order(1, 1));
+  assert.is(t.size, 0);
+  assert.is(t.peek(1), undefined);
+  assert.equal(t.oldestFirst(), []);
+  const e = new PartitionEngine({ partition: 1, terminalOrdersMax: 0 });
+  e.apply({ kind: "market", cmdId: "m", account: "admin", symbol: "S", tickSize: 1, lotSize: 1, minQty: 1, maxQty: 100, refPrice: 100, bandBps: 5000, state: "open" }, 1, 1);
+  e.apply({ kind: "place", cmdId: "p1", account: "a", market: "S", side: "buy", type: "limit", tif: "GTC", price: 100, qty: 1 }, 2, 1);
+  e.apply({ kind: "place", cmdId: "p2", account: "b", market: "S", side: "sell", type: "limit", tif: "GTC", price: 100, qty: 1 }, 3, 1);
+  assert.is(e.query("S", 2), undefined, "filled, and not kept");
+  const again = PartitionEngine.restore(e.snapshot(), { partition: 1, terminalOrdersMax: 0 });
+  assert.equal(Buffer.from(again.snapshot()), Buffer.from(e.snapshot()));
 });
 
 test.run();
