@@ -45,7 +45,7 @@ export class PartitionState {
   /**
    * Test-only (the engine's testNoIdempotency): a cmdId already remembered is not
    * remembered again, so a repeated command can take effect twice without
-   * corrupting the index. Orders it places are marked NOT_INDEXED.
+   * corrupting the index. Orders it places are marked not indexed (OrderActor.indexed).
    */
   repeatsAllowed = false;
   /** The last key hashed: a command's cmdId is looked up, then remembered, then finished. */
@@ -85,18 +85,17 @@ export class PartitionState {
   remember(cmdId: string, v: OrderActor | IdempotencyEntry): void {
     const h = this.hashOf(cmdId);
     if (this.repeatsAllowed && this.byCmd.get(cmdId, h) !== undefined) {
-      if (v instanceof OrderActor) v.cmdHash = NOT_INDEXED;
+      if (v instanceof OrderActor) v.markNotIndexed();
       return;
     }
     const added = v instanceof OrderActor ? this.byCmd.add(cmdId, h, -v.id) : this.byCmd.addFinished(cmdId, h, v);
     if (!added) fail(`cmdId ${cmdId} remembered twice`);
-    if (v instanceof OrderActor) v.cmdHash = h;
   }
 
   /** A remembered order is terminal: its entry joins the eviction order (its value stays). */
   orderFinished(o: OrderActor): void {
-    if (o.cmdHash === NOT_INDEXED) return;
-    this.byCmd.finish(o.cmdId, o.cmdHash);
+    if (!o.indexed) return;
+    this.byCmd.finish(o.cmdId, this.hashOf(o.cmdId));
   }
 
   /** A resident order: resting, or terminal and not yet passivated. */
@@ -105,8 +104,6 @@ export class PartitionState {
   }
 }
 
-/** OrderActor.cmdHash of an order whose cmdId is not in the index (only with repeatsAllowed). */
-export const NOT_INDEXED = -1;
 
 /** The outcome an idempotency entry stands for (see `PartitionState.byCmd`). */
 export function outcomeOfEntry(v: IdempotencyEntry): Outcome {

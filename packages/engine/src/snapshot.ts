@@ -423,8 +423,7 @@ function restOrder(s: PartitionState, book: OrderBook, lvl: PriceLevel, t: Order
   lvl.append(o);
   book.resting++;
   s.orders.set(o.id, o);
-  o.cmdHash = hashString(o.cmdId);
-  s.byCmd.set(o.cmdId, o.cmdHash, -o.id);
+  s.byCmd.set(o.cmdId, hashString(o.cmdId), -o.id);
   if (o.expireAt > 0) s.expiry.push(o);
 }
 
