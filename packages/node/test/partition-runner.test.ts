@@ -7,7 +7,7 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { decodeEvents, encodeCommand, type AnyCommand, type EngineEvent } from "@bourse/engine";
 import { PartitionRunner } from "../src/partition/partition-runner.js";
-import { SnapshotReader } from "../src/partition/snapshot-store.js";
+import { SnapshotReader, saveSnapshot } from "../src/partition/snapshot-store.js";
 import { RollbackSpill } from "../src/partition/rollback-spill.js";
 import { nullObserver, type Log, type PartitionDeps, type PartitionTuning } from "../src/partition/deps.js";
 import { partitionOf } from "../src/partitioning.js";
@@ -165,6 +165,22 @@ test("a snapshot is encoded, and restored, in slices, the event loop turning bet
   await nextRun;
   const out = await output();
   out.forEach((e, i) => assert.is(e.seq, i + 1, "gap-free and duplicate-free"));
+});
+
+test("a stored snapshot that does not decode is dropped: the partition replays its log from the start, and the output stays gap-free", async () => {
+  const before = await output();
+  const last = await send({ kind: "place", cmdId: "bad-snap-1", account: "gina", market: MARKET, side: "buy", type: "limit", price: 70, qty: 1, tif: "GTC" });
+  await saveSnapshot(deps.snapshots, p, Uint8Array.from([0xde, 0x00, 0x0a, 0xa1, 0x76, 0x01, 0xff]), { partition: p, seq: 1, lastInSeq: 1 });
+  const r = new PartitionRunner(p, deps, tuning, 50);
+  const run = r.run();
+  await until(() => r.state === "serving");
+  assert.is(r.lastInSeq, last, "replayed from the start up to the last command");
+  await until(async () => (await output()).some((e) => e.type === "accepted" && e.cmdId === "bad-snap-1"));
+  const out = await output();
+  assert.ok(out.length > before.length);
+  out.forEach((e, i) => assert.is(e.seq, i + 1, "gap-free and duplicate-free: the replay's events were already durable"));
+  await r.stop(true);
+  await run;
 });
 
 test("a big rollback point is spilled to a file once its snapshot is stored, and a failing command rolls back from that file", async () => {

@@ -1,7 +1,7 @@
 import type { PartitionSpill } from "./rollback-spill.js";
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/transport-node";
-import { PartitionEngine, encodeCommand, type FaultHook, type PartitionEngineOptions } from "@bourse/engine";
+import { PartitionEngine, SnapshotError, encodeCommand, type FaultHook, type PartitionEngineOptions } from "@bourse/engine";
 import { STREAM_IN, subjects } from "../protocol.js";
 import { NO_MARKET_TOKEN, intake } from "./command-intake.js";
 import { ConsumerWatchdog } from "./consumer-watchdog.js";
@@ -233,7 +233,16 @@ export class PartitionRunner {
       this.log.error({ snapshotSeq: snap.info.seq, durableSeq }, "snapshot is ahead of durable output; replaying from the start");
       return new PartitionEngine(opts);
     }
-    const engine = await this.restoreInSlices(snap.bytes, opts);
+    let engine: PartitionEngine;
+    try {
+      engine = await this.restoreInSlices(snap.bytes, opts);
+    } catch (e) {
+      // Bytes that load (their digest matches) but do not decode: a snapshot written by a
+      // faulty version, say. Retrying would fail the same way; the log is complete.
+      if (!(e instanceof SnapshotError)) throw e;
+      this.log.error({ err: e }, "snapshot does not decode; replaying from the start");
+      return new PartitionEngine(opts);
+    }
     // An idle partition may take no snapshot for a long time: its restored bytes go now.
     void this.spillCheckpoint(engine, snap.bytes);
     return engine;
