@@ -64,10 +64,11 @@ async function finished(r: Run, ms: number): Promise<{ code: number | null; stdo
   }
 }
 
-async function until(what: string, ms: number, f: () => boolean | Promise<boolean>): Promise<void> {
+/** Waits for `f`; on timeout the error carries `context()` (a run's output so far), so a slow start can be diagnosed from CI's log. */
+async function until(what: string, ms: number, f: () => boolean | Promise<boolean>, context?: () => string): Promise<void> {
   const end = Date.now() + ms;
   while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${context ? `\n--- output so far ---\n${context()}` : ""}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }
@@ -160,7 +161,7 @@ test("runs a cluster with demo load for --duration, stops cleanly, and a second 
     // First run: a new cluster of 4 partitions.
     const first = dev(["--duration", "8", "--partitions", "4", ...common]);
     runs.push(first);
-    await until("the cluster to come up", 20_000, () => first.stdout().includes("Bourse is up") || first.exited());
+    await until("the cluster to come up", 20_000, () => first.stdout().includes("Bourse is up") || first.exited(), () => `${first.stdout()}\n${first.stderr()}`);
     assert.match(first.stdout(), /Bourse is up: 2 nodes, 4 partitions/, first.stderr());
     const pids = pidRecords(dir);
     assert.equal(pids.map((r) => r.role).sort(), ["nats", "node", "node", "supervisor"]);
@@ -183,7 +184,7 @@ test("runs a cluster with demo load for --duration, stops cleanly, and a second 
     // Second run: same data, no --partitions: the cluster keeps its 4 and resumes.
     const second = dev(["--duration", "3", ...common]);
     runs.push(second);
-    await until("the second cluster to come up", 20_000, () => second.stdout().includes("Bourse is up") || second.exited());
+    await until("the second cluster to come up", 20_000, () => second.stdout().includes("Bourse is up") || second.exited(), () => `${second.stdout()}\n${second.stderr()}`);
     assert.not.ok(second.exited(), second.stderr());
     assert.match(second.stdout(), /Bourse is up: 2 nodes, 4 partitions/);
     let resumed: EngineEvent[] = [];

@@ -184,7 +184,8 @@ test("a stored snapshot that does not decode is dropped: the partition replays i
 });
 
 test("a big rollback point is spilled to a file once its snapshot is stored, and a failing command rolls back from that file", async () => {
-  const spill = RollbackSpill.open(mkdtempSync(join(tmpdir(), "bourse-spill-test-")));
+  const root = mkdtempSync(join(tmpdir(), "bourse-spill-test-"));
+  const spill = RollbackSpill.open(root);
   try {
     const spilling: PartitionTuning = { ...tuning, snapshotCommandsEvery: 5, rollbackSpillBytes: 1, testSwitches: { poisonCmdIdPrefix: "poison-" } };
     const r = new PartitionRunner(p, { ...deps, rollbackSpill: spill }, spilling, 30);
@@ -211,6 +212,7 @@ test("a big rollback point is spilled to a file once its snapshot is stored, and
     assert.match(err?.message ?? "", /spilled rollback point unreadable/);
   } finally {
     spill.close();
+    rmSync(root, { recursive: true, force: true });
   }
   assert.not.ok(existsSync(spill.dir), "close removes the node's spill directory");
 });
