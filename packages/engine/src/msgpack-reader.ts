@@ -10,6 +10,10 @@ interface StringSlicers {
   latin1Slice(start: number, end: number): string;
 }
 
+/** Node's Buffer when there is one (the engine imports nothing from Node; elsewhere, TextDecoder does the work). */
+const NodeBuffer = (globalThis as { Buffer?: { isBuffer(b: unknown): boolean; from(ab: ArrayBufferLike, offset: number, length: number): Uint8Array } }).Buffer;
+const decoder = new TextDecoder();
+
 /**
  * Reads one msgpack document piece by piece, the counterpart of MsgpackWriter: container
  * headers one at a time, leaves as JS values. A snapshot is then rebuilt order by order
@@ -22,13 +26,14 @@ interface StringSlicers {
 export class MsgpackReader {
   pos = 0;
   private readonly view: DataView;
-  private readonly buf: Buffer & StringSlicers;
+  /** The bytes as a Node Buffer, for its fast string slicers; null outside Node. */
+  private readonly buf: StringSlicers | null;
   /** Interned short ASCII strings by a hash of their bytes (verified on a hit). */
   private readonly interned: (string | undefined)[] = new Array<string | undefined>(INTERN_SLOTS).fill(undefined);
 
   constructor(private readonly b: Uint8Array) {
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    this.buf = (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)) as Buffer & StringSlicers;
+    this.buf = NodeBuffer === undefined ? null : ((NodeBuffer.isBuffer(b) ? b : NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength)) as unknown as StringSlicers);
   }
 
   get atEnd(): boolean {
@@ -169,12 +174,12 @@ export class MsgpackReader {
   /** A string of its own (never a slice of a larger one); short ASCII ones interned. */
   private utf8(n: number): string {
     const at = this.advance(n);
-    if (n > INTERN_BYTES_MAX) return this.buf.utf8Slice(at, at + n);
+    if (n > INTERN_BYTES_MAX) return this.decodeUtf8(at, n);
     const b = this.b;
     let h = 0x811c9dc5 ^ n;
     for (let i = at; i < at + n; i++) {
       const c = b[i]!;
-      if (c >= 0x80) return this.buf.utf8Slice(at, at + n);
+      if (c >= 0x80) return this.decodeUtf8(at, n);
       h = Math.imul(h ^ c, 0x01000193);
     }
     const slot = (h >>> 0) & (INTERN_SLOTS - 1);
@@ -189,9 +194,13 @@ export class MsgpackReader {
       }
       if (same) return known;
     }
-    const s = this.buf.latin1Slice(at, at + n);
+    const s = this.buf !== null ? this.buf.latin1Slice(at, at + n) : String.fromCharCode(...b.subarray(at, at + n));
     this.interned[slot] = s;
     return s;
+  }
+
+  private decodeUtf8(at: number, n: number): string {
+    return this.buf !== null ? this.buf.utf8Slice(at, at + n) : decoder.decode(this.b.subarray(at, at + n));
   }
 
   private bad(t: number, what: string): never {

@@ -1,5 +1,22 @@
 import type { Packr } from "msgpackr";
 
+const encoder = new TextEncoder();
+
+/** Bytes of `s` in UTF-8 as TextEncoder writes it (a lone surrogate becomes U+FFFD, 3 bytes). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if ((c & 0xfc00) === 0xd800 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      n += 4;
+      i++;
+    } else n += 3;
+  }
+  return n;
+}
+
 /**
  * Writes one msgpack document piece by piece into a buffer of its own: container
  * headers by hand, leaves through a Packr. A large document (a snapshot of a million
@@ -77,14 +94,13 @@ export class MsgpackWriter {
         return this;
       }
     }
-    const len = Buffer.byteLength(s, "utf8");
+    const len = utf8Length(s);
     if (len < 0x20) this.byte(0xa0 | len);
     else if (len < 0x100) this.byte(0xd9).byte(len);
     else if (len < 0x10000) this.byte(0xda).u16(len);
     else this.byte(0xdb).u32(len);
     this.room(len);
-    const b = this.buf;
-    (Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength)).write(s, this.pos, len, "utf8");
+    encoder.encodeInto(s, this.buf.subarray(this.pos, this.pos + len));
     this.pos += len;
     return this;
   }

@@ -3,6 +3,7 @@
  * same state as unpacking the document and rebuilding it; other key orders still read;
  * damaged bytes are a SnapshotError, never another failure.
  */
+import { spawnSync } from "node:child_process";
 import fc from "fast-check";
 import { Packr } from "msgpackr";
 import { test } from "uvu";
@@ -84,6 +85,25 @@ test("every truncation, and any damaged byte, is a SnapshotError or a state, nev
 test("an array announcing more values than there are bytes fails at once", () => {
   const huge = Uint8Array.from([0xde, 0x00, 0x0a, 0xa1, 0x76, 0x01, 0xdd, 0xff, 0xff, 0xff, 0xff]);
   assert.throws(() => decodeSnapshot(huge, 10, 10), (e: Error) => e instanceof SnapshotError);
+});
+
+test("without Node's Buffer (the engine's other runtimes) snapshots still encode and decode to the same bytes", () => {
+  const index = new URL("../src/index.js", import.meta.url).href;
+  const script = `
+    delete globalThis.Buffer;
+    const { PartitionEngine } = await import(${JSON.stringify(index)});
+    const e = new PartitionEngine({ partition: 1 });
+    e.apply({ kind: "market", cmdId: "m-ü", account: "admin", symbol: "SKU-Ü", tickSize: 1, lotSize: 1, minQty: 1, maxQty: 100, refPrice: 100, bandBps: 5000, state: "open" }, 1, 1);
+    let seq = 1;
+    for (const a of ["zoë-🙂", "日本語", "plain", "x".repeat(40)]) e.apply({ kind: "place", cmdId: a + "-c", account: a, market: "SKU-Ü", side: "buy", type: "limit", tif: "GTC", price: 90, qty: 1 }, ++seq, 1);
+    const bytes = e.snapshot();
+    const again = PartitionEngine.restore(bytes, { partition: 1 }).snapshot();
+    const same = bytes.length === again.length && bytes.every((v, i) => v === again[i]);
+    console.log(JSON.stringify({ same, resting: e.restingOrders, buffer: typeof globalThis.Buffer }));
+  `;
+  const r = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout.trim()), { same: true, resting: 4, buffer: "undefined" });
 });
 
 test.run();
