@@ -1,3 +1,4 @@
+import { runToEnd } from "./slices.js";
 import { Checkpoint } from "./checkpoint.js";
 import { dispatch } from "./dispatcher.js";
 import { PartitionCorruptedError, SequenceError, SnapshotInProgressError } from "./errors.js";
@@ -109,11 +110,7 @@ export class PartitionEngine {
 
   /** Rebuilds an engine from snapshot bytes (throws SnapshotError when they are bad); they are its first checkpoint. */
   static restore(bytes: Uint8Array, opts: PartitionEngineOptions): PartitionEngine {
-    const steps = PartitionEngine.restoreInSlices(bytes, opts, Number.POSITIVE_INFINITY);
-    for (;;) {
-      const r = steps.next();
-      if (r.done === true) return r.value;
-    }
+    return runToEnd(PartitionEngine.restoreInSlices(bytes, opts, Number.POSITIVE_INFINITY));
   }
 
   /** `restore` in slices of about `unitsPerSlice` orders and outcomes (decodeSnapshotInSlices); returns the engine. */
@@ -196,11 +193,7 @@ export class PartitionEngine {
 
   /** Serializes the committed state; the bytes also become the rollback checkpoint. */
   snapshot(): Uint8Array {
-    const steps = this.snapshotInSlices(Number.POSITIVE_INFINITY);
-    for (;;) {
-      const r = steps.next();
-      if (r.done === true) return r.value;
-    }
+    return runToEnd(this.snapshotInSlices(Number.POSITIVE_INFINITY));
   }
 
   /**

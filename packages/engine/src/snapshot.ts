@@ -1,3 +1,4 @@
+import { SliceBudget, runToEnd } from "./slices.js";
 import { Packr } from "msgpackr";
 import { fail } from "./assert.js";
 import { SnapshotError } from "./errors.js";
@@ -61,11 +62,7 @@ export interface SnapshotMeta {
  * scaled from its previous snapshot): a close hint means one allocation and no copy.
  */
 export function encodeSnapshot(s: PartitionState, sizeHint?: number): Uint8Array {
-  const steps = encodeSnapshotInSlices(s, sizeHint, Number.POSITIVE_INFINITY);
-  for (;;) {
-    const r = steps.next();
-    if (r.done === true) return r.value;
-  }
+  return runToEnd(encodeSnapshotInSlices(s, sizeHint, Number.POSITIVE_INFINITY));
 }
 
 /**
@@ -76,7 +73,7 @@ export function encodeSnapshot(s: PartitionState, sizeHint?: number): Uint8Array
  * orders) does not stop its heartbeats, queries and other partitions.
  */
 export function* encodeSnapshotInSlices(s: PartitionState, sizeHint: number | undefined, unitsPerSlice: number): Generator<void, Uint8Array> {
-  let budget = unitsPerSlice;
+  const slice = new SliceBudget(unitsPerSlice);
   const w = new MsgpackWriter(packr, sizeHint ?? 1024 + snapshotUnits(s) * 100);
   w.mapHeader(10);
   w.value("v").value(SNAPSHOT_VERSION).value("partition").value(s.partition).value("seq").value(s.seq);
@@ -90,10 +87,7 @@ export function* encodeSnapshotInSlices(s: PartitionState, sizeHint: number | un
         w.arrayHeader(2).value(lvl.price).arrayHeader(lvl.count);
         for (let o = lvl.head; o; o = o.next) {
           writeOrder(w, o);
-          if (--budget <= 0) {
-            yield;
-            budget = unitsPerSlice;
-          }
+          if (slice.spent(1)) yield;
         }
       }
     }
@@ -102,20 +96,13 @@ export function* encodeSnapshotInSlices(s: PartitionState, sizeHint: number | un
   for (const [account, count, head] of s.accounts.perAccount()) {
     w.arrayHeader(2).value(account).arrayHeader(count);
     for (let o = head; o; o = o.aNext) w.number(o.id);
-    budget -= count >>> 3;
-    if (budget <= 0) {
-      yield;
-      budget = unitsPerSlice;
-    }
+    if (slice.spent(count >>> 3)) yield;
   }
   const terminal = s.terminal.oldestFirst();
   w.value("terminal").arrayHeader(terminal.length);
   for (const o of terminal) {
     writeOrder(w, o);
-    if (--budget <= 0) {
-      yield;
-      budget = unitsPerSlice;
-    }
+    if (slice.spent(1)) yield;
   }
   const seen = s.byCmd.finishedKeys();
   w.value("seen").arrayHeader(seen.length);
@@ -124,10 +111,7 @@ export function* encodeSnapshotInSlices(s: PartitionState, sizeHint: number | un
     w.arrayHeader(4).string(k).string(o.result).number(o.orderId);
     if (o.code === undefined) w.nil();
     else w.string(o.code);
-    if (--budget <= 0) {
-      yield;
-      budget = unitsPerSlice;
-    }
+    if (slice.spent(1)) yield;
   }
   return w.finish();
 }
@@ -236,11 +220,7 @@ function unpack(bytes: Uint8Array): SnapshotDoc {
 }
 
 export function decodeSnapshot(bytes: Uint8Array, terminalOrdersMax: number, idempotencyMax: number): PartitionState {
-  const steps = decodeSnapshotInSlices(bytes, terminalOrdersMax, idempotencyMax, Number.POSITIVE_INFINITY);
-  for (;;) {
-    const r = steps.next();
-    if (r.done === true) return r.value;
-  }
+  return runToEnd(decodeSnapshotInSlices(bytes, terminalOrdersMax, idempotencyMax, Number.POSITIVE_INFINITY));
 }
 
 /**
@@ -263,7 +243,7 @@ export function* decodeSnapshotInSlices(
     s.tradeSeq = head.tradeSeq;
     s.lastInSeq = head.lastInSeq;
     s.now = head.now;
-    let budget = unitsPerSlice;
+    const slice = new SliceBudget(unitsPerSlice);
     const tuple = [] as unknown as OrderTuple;
     expectKey(r, "markets");
     for (let m = r.arrayHeader(); m > 0; m--) {
@@ -275,10 +255,7 @@ export function* decodeSnapshotInSlices(
           const lvl = side.levelAt(r.number());
           for (let n = r.arrayHeader(); n > 0; n--) {
             restOrder(s, book, lvl, readTuple(r, tuple), true);
-            if (--budget <= 0) {
-              yield;
-              budget = unitsPerSlice;
-            }
+            if (slice.spent(1)) yield;
           }
         }
       }
@@ -290,19 +267,12 @@ export function* decodeSnapshotInSlices(
       const account = r.string();
       const n = r.arrayHeader();
       for (let i = 0; i < n; i++) listAccountOrder(s, account, r.number());
-      budget -= n >>> 3;
-      if (budget <= 0) {
-        yield;
-        budget = unitsPerSlice;
-      }
+      if (slice.spent(n >>> 3)) yield;
     }
     expectKey(r, "terminal");
     for (let n = r.arrayHeader(); n > 0; n--) {
       s.terminal.add(actor(readTuple(r, tuple)));
-      if (--budget <= 0) {
-        yield;
-        budget = unitsPerSlice;
-      }
+      if (slice.spent(1)) yield;
     }
     expectKey(r, "seen");
     for (let n = r.arrayHeader(); n > 0; n--) {
@@ -311,10 +281,7 @@ export function* decodeSnapshotInSlices(
       const result = r.string() as Outcome["result"];
       const orderId = r.number();
       seenEntry(s, cmdId, result, orderId, r.stringOrNull() as RejectCode | null);
-      if (--budget <= 0) {
-        yield;
-        budget = unitsPerSlice;
-      }
+      if (slice.spent(1)) yield;
     }
     if (!r.atEnd) fail(`${bytes.length - r.pos} bytes after the snapshot`);
     return s;

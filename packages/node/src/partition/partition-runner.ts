@@ -1,10 +1,11 @@
-import type { PartitionSpill } from "./rollback-spill.js";
 import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/transport-node";
 import { PartitionEngine, SnapshotError, encodeCommand, type FaultHook, type PartitionEngineOptions } from "@bourse/engine";
 import { STREAM_IN, subjects } from "../protocol.js";
 import { NO_MARKET_TOKEN, intake } from "./command-intake.js";
 import { ConsumerWatchdog } from "./consumer-watchdog.js";
+import type { PartitionSpill } from "./rollback-spill.js";
+import { runInSlices } from "./slices.js";
 import type { Log, PartitionDeps, PartitionTuning } from "./deps.js";
 import { OutputPublisher } from "./output-publisher.js";
 import { readOutputPosition } from "./output-position.js";
@@ -249,14 +250,9 @@ export class PartitionRunner {
   }
 
   /** PartitionEngine.restoreInSlices, one slice per turn of the event loop (a big book decodes for seconds). */
-  private async restoreInSlices(bytes: Uint8Array, opts: PartitionEngineOptions): Promise<PartitionEngine> {
+  private restoreInSlices(bytes: Uint8Array, opts: PartitionEngineOptions): Promise<PartitionEngine> {
     const steps = PartitionEngine.restoreInSlices(bytes, opts, this.tuning.snapshotSliceUnits ?? SNAPSHOT_SLICE_UNITS);
-    for (;;) {
-      const r = steps.next();
-      if (r.done === true) return r.value;
-      this.decodingSlices++;
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    return runInSlices(steps, () => this.decodingSlices++);
   }
 
   /** Moves a big rollback point out of memory (RollbackSpill); on failure it stays where it is. */
@@ -371,14 +367,8 @@ export class PartitionRunner {
     this.encoding = new Promise<void>((r) => (finished = r));
     const steps = this.engine.snapshotInSlices(this.tuning.snapshotSliceUnits ?? SNAPSHOT_SLICE_UNITS);
     try {
-      for (;;) {
-        const r = steps.next();
-        if (r.done === true) return r.value;
-        this.encodingSlices++;
-        await new Promise<void>((r) => setImmediate(r));
-      }
+      return await runInSlices(steps, () => this.encodingSlices++);
     } finally {
-      steps.return(undefined as never);
       this.encoding = null;
       finished();
     }
