@@ -159,7 +159,10 @@ function eventStreams(cfg: ProvisionConfig): StreamSpec[] {
 }
 
 async function ensureStream(jsm: JetStreamManager, spec: StreamSpec, warnings: string[]): Promise<StreamInfo> {
-  const info = await step(spec.name, `create stream ${spec.name}`, async () => (await streamInfo(jsm, spec.name)) ?? (await jsm.streams.add({ ...spec })));
+  const info = await step(spec.name, `create stream ${spec.name}`, async () =>
+    (await streamInfo(jsm, spec.name)) ??
+    (await createOrAdopt(jsm, spec.name, () => jsm.streams.add({ ...spec }), async () => (await streamInfo(jsm, spec.name))!)),
+  );
   return reconcile(jsm, info, spec, warnings);
 }
 
@@ -226,19 +229,39 @@ interface BucketSpec {
 async function ensureBucket(kvm: Kvm, jsm: JetStreamManager, bucket: string, spec: BucketSpec, warnings: string[]): Promise<KV> {
   // Reads go to the stream leader, never a possibly stale follower: a lease or the
   // cluster config read right after a compare-and-set must see it.
-  const kv = await step(bucket, `create bucket ${bucket}`, () => kvm.create(bucket, { ...spec, allow_direct: false }));
+  const kv = await step(bucket, `create bucket ${bucket}`, () =>
+    createOrAdopt(jsm, `KV_${bucket}`, () => kvm.create(bucket, { ...spec, allow_direct: false }), () => kvm.open(bucket)),
+  );
   const info = await readCreated(jsm, `KV_${bucket}`);
   await reconcile(jsm, info, { num_replicas: spec.replicas, max_age: nanos(spec.ttl), max_msgs_per_subject: spec.history }, warnings);
   return kv;
 }
 
 async function ensureObjectStore(objm: Objm, jsm: JetStreamManager, name: string, replicas: number, warnings: string[]): Promise<ObjectStore> {
-  const os = await step(name, `create object store ${name}`, () => objm.create(name, { replicas, storage: StorageType.File }));
+  const os = await step(name, `create object store ${name}`, () =>
+    createOrAdopt(jsm, `OBJ_${name}`, () => objm.create(name, { replicas, storage: StorageType.File }), () => objm.open(name)),
+  );
   const info = await readCreated(jsm, `OBJ_${name}`);
   // Partitions read snapshots with direct gets (snapshot-store.ts); nats.js creates the store with
   // allow_direct, but a store made by other tools may lack it.
   await reconcile(jsm, info, { num_replicas: replicas, storage: StorageType.File, allow_direct: true }, warnings);
   return os;
+}
+
+/**
+ * `create`, or `adopt` when it lost a race with another node creating the same stream:
+ * nats-server 2.9 may refuse the second of two concurrent identical creates with
+ * "subjects overlap with an existing stream" (10065) instead of accepting it (seen in
+ * the concurrent-provisioning test, once in several CI runs). An overlap with a stream
+ * of another name is still an error.
+ */
+async function createOrAdopt<T>(jsm: JetStreamManager, stream: string, create: () => Promise<T>, adopt: () => Promise<T>): Promise<T> {
+  try {
+    return await create();
+  } catch (e) {
+    if (!isSubjectOverlap(e) || (await streamInfo(jsm, stream)) === null) throw e;
+    return adopt();
+  }
 }
 
 /**
@@ -330,6 +353,13 @@ const STREAM_NAME_EXISTS = 10058;
 function isAlreadyInUse(e: unknown): boolean {
   if (e instanceof JetStreamApiError && e.code === STREAM_NAME_EXISTS) return true;
   return e instanceof Error && /already in use/i.test(e.message);
+}
+
+/** JSStreamSubjectOverlapErr: "subjects overlap with an existing stream". */
+const SUBJECT_OVERLAP = 10065;
+
+function isSubjectOverlap(e: unknown): boolean {
+  return e instanceof JetStreamApiError && e.code === SUBJECT_OVERLAP;
 }
 
 function isStreamNotFound(e: unknown): boolean {
