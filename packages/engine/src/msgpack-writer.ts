@@ -19,7 +19,7 @@ function utf8Length(s: string): number {
 
 /**
  * Writes one msgpack document piece by piece into a buffer of its own: container
- * headers by hand, leaves through a Packr. A large document (a snapshot of a million
+ * headers, numbers and strings by hand, any other value through a Packr. A large document (a snapshot of a million
  * orders) is then never materialised as objects first, nor packed into msgpackr's
  * process-wide buffer, which would grow to 1.25–2× the document and stay that big.
  * The bytes are those `packr.pack` gives for the same document (arrays get the smallest

@@ -1,4 +1,3 @@
-import { runToEnd } from "./slices.js";
 import { Checkpoint } from "./checkpoint.js";
 import { dispatch } from "./dispatcher.js";
 import { PartitionCorruptedError, SequenceError, SnapshotInProgressError } from "./errors.js";
@@ -6,7 +5,8 @@ import { Journal, JournaledRejection } from "./journal.js";
 import { defaultEngineOptions, type EngineOptions } from "./limits.js";
 import { PartitionState } from "./partition-state.js";
 import { Runtime, type Addressee } from "./runtime.js";
-import { decodeSnapshot, decodeSnapshotInSlices, encodeSnapshotInSlices, snapshotUnits } from "./snapshot.js";
+import { decodeSnapshot, decodeSnapshotInSlices, encodeSnapshotInSlices, snapshotMeta, snapshotUnits } from "./snapshot.js";
+import { runToEnd } from "./slices.js";
 import { describeError, type Alert, type DeadLetter } from "./supervision.js";
 import type { Command, EngineEvent, OrderView, RejectCode } from "./types.js";
 
@@ -80,8 +80,6 @@ export class PartitionEngine {
   private encoding = false;
   /** Size of the last snapshot per `snapshotUnits`: the next one's buffer is sized from it. */
   private snapshotBytesPerUnit = 0;
-  /** Input sequence of the state the checkpoint holds. */
-  private checkpointInSeq = 0;
   private deadLetters: DeadLetter[] = [];
   private alerts: Alert[] = [];
 
@@ -97,15 +95,8 @@ export class PartitionEngine {
     this.state = state ?? new PartitionState(opts.partition, this.options.terminalOrdersMax, this.options.idempotencyMax);
     this.state.repeatsAllowed = this.options.testNoIdempotency === true;
     this.rt = new Runtime(this.state, this.options.marketData);
-    if (snapshotBytes !== undefined && state !== undefined) {
-      this.image = null;
-      this.checkpoint = snapshotBytes;
-      this.checkpointInSeq = state.lastInSeq;
-    } else {
-      this.image = new Checkpoint(this.state);
-      this.checkpoint = this.image;
-      this.checkpointInSeq = this.state.lastInSeq;
-    }
+    this.image = snapshotBytes !== undefined && state !== undefined ? null : new Checkpoint(this.state);
+    this.checkpoint = this.image ?? snapshotBytes!;
   }
 
   /** Rebuilds an engine from snapshot bytes (throws SnapshotError when they are bad); they are its first checkpoint. */
@@ -216,7 +207,6 @@ export class PartitionEngine {
       this.encoding = false;
     }
     this.checkpoint = bytes;
-    this.checkpointInSeq = this.state.lastInSeq;
     this.image = null;
     this.journal.clear();
     return bytes;
@@ -233,7 +223,8 @@ export class PartitionEngine {
    */
   spillCheckpoint(bytes: Uint8Array, load: () => Uint8Array): boolean {
     if (this.checkpoint !== bytes) return false;
-    this.checkpoint = new SpilledCheckpoint(load, this.state.partition, this.checkpointInSeq, bytes.length);
+    const { partition, lastInSeq } = snapshotMeta(bytes);
+    this.checkpoint = new SpilledCheckpoint(load, partition, lastInSeq, bytes.length);
     return true;
   }
 
@@ -305,7 +296,6 @@ export class PartitionEngine {
     // An image rather than snapshot bytes: the same state, an order of magnitude cheaper to take.
     this.image = this.image ? this.image.capture(s) : new Checkpoint(s);
     this.checkpoint = this.image;
-    this.checkpointInSeq = s.lastInSeq;
     this.journal.clear();
   }
 
@@ -313,10 +303,7 @@ export class PartitionEngine {
   private rollback(): void {
     const { terminalOrdersMax, idempotencyMax } = this.options;
     const c = this.checkpoint;
-    this.state =
-      c instanceof Checkpoint ? c.restore(terminalOrdersMax, idempotencyMax)
-      : c instanceof SpilledCheckpoint ? c.restore(terminalOrdersMax, idempotencyMax)
-      : decodeSnapshot(c, terminalOrdersMax, idempotencyMax);
+    this.state = c instanceof Uint8Array ? decodeSnapshot(c, terminalOrdersMax, idempotencyMax) : c.restore(terminalOrdersMax, idempotencyMax);
     this.state.repeatsAllowed = this.options.testNoIdempotency === true;
     this.rt.state = this.state;
     try {

@@ -76,15 +76,15 @@ export function* encodeSnapshotInSlices(s: PartitionState, sizeHint: number | un
   const slice = new SliceBudget(unitsPerSlice);
   const w = new MsgpackWriter(packr, sizeHint ?? 1024 + snapshotUnits(s) * 100);
   w.mapHeader(10);
-  w.value("v").value(SNAPSHOT_VERSION).value("partition").value(s.partition).value("seq").value(s.seq);
-  w.value("tradeSeq").value(s.tradeSeq).value("lastInSeq").value(s.lastInSeq).value("now").value(s.now);
-  w.value("markets").arrayHeader(s.markets.size);
+  w.string("v").number(SNAPSHOT_VERSION).string("partition").number(s.partition).string("seq").number(s.seq);
+  w.string("tradeSeq").number(s.tradeSeq).string("lastInSeq").number(s.lastInSeq).string("now").number(s.now);
+  w.string("markets").arrayHeader(s.markets.size);
   for (const b of s.markets.values()) {
     w.arrayHeader(3).value(b.rules.spec);
     for (const side of [b.bids, b.asks]) {
       w.arrayHeader(side.depth);
       for (const lvl of side.bestFirst()) {
-        w.arrayHeader(2).value(lvl.price).arrayHeader(lvl.count);
+        w.arrayHeader(2).number(lvl.price).arrayHeader(lvl.count);
         for (let o = lvl.head; o; o = o.next) {
           writeOrder(w, o);
           if (slice.spent(1)) yield;
@@ -92,20 +92,20 @@ export function* encodeSnapshotInSlices(s: PartitionState, sizeHint: number | un
       }
     }
   }
-  w.value("accounts").arrayHeader(s.accounts.accounts);
+  w.string("accounts").arrayHeader(s.accounts.accounts);
   for (const [account, count, head] of s.accounts.perAccount()) {
-    w.arrayHeader(2).value(account).arrayHeader(count);
+    w.arrayHeader(2).string(account).arrayHeader(count);
     for (let o = head; o; o = o.aNext) w.number(o.id);
     if (slice.spent(count >>> 3)) yield;
   }
   const terminal = s.terminal.oldestFirst();
-  w.value("terminal").arrayHeader(terminal.length);
+  w.string("terminal").arrayHeader(terminal.length);
   for (const o of terminal) {
     writeOrder(w, o);
     if (slice.spent(1)) yield;
   }
   const seen = s.byCmd.finishedKeys();
-  w.value("seen").arrayHeader(seen.length);
+  w.string("seen").arrayHeader(seen.length);
   for (const k of seen) {
     const o = s.outcomeOf(k)!;
     w.arrayHeader(4).string(k).string(o.result).number(o.orderId);
@@ -153,7 +153,10 @@ function levels(side: BookSide): LevelTuple[] {
 }
 
 function orderTuple(o: OrderActor): OrderTuple {
-  return orderTupleInto([] as unknown as OrderTuple, o);
+  return [
+    o.id, o.cmdId, o.account, o.market, o.isBuy ? 1 : 0, o.orderType, o.tif, o.stp, o.postOnly ? 1 : 0,
+    o.expireAt, o.price, o.remaining, o.filled, o.status,
+  ];
 }
 
 /** An order as its 14-field tuple, written field by field (the bytes packr.pack(orderTuple(o)) gives). */
@@ -161,25 +164,6 @@ function writeOrder(w: MsgpackWriter, o: OrderActor): void {
   w.arrayHeader(14).number(o.id).string(o.cmdId).string(o.account).string(o.market).number(o.isBuy ? 1 : 0);
   w.string(o.orderType).string(o.tif).string(o.stp).number(o.postOnly ? 1 : 0).number(o.expireAt);
   w.number(o.price).number(o.remaining).number(o.filled).string(o.status);
-}
-
-/** Fills `t` with the order's fields (a scratch tuple reused for every order while encoding). */
-function orderTupleInto(t: OrderTuple, o: OrderActor): OrderTuple {
-  t[0] = o.id;
-  t[1] = o.cmdId;
-  t[2] = o.account;
-  t[3] = o.market;
-  t[4] = o.isBuy ? 1 : 0;
-  t[5] = o.orderType;
-  t[6] = o.tif;
-  t[7] = o.stp;
-  t[8] = o.postOnly ? 1 : 0;
-  t[9] = o.expireAt;
-  t[10] = o.price;
-  t[11] = o.remaining;
-  t[12] = o.filled;
-  t[13] = o.status;
-  return t;
 }
 
 /**
@@ -237,7 +221,7 @@ export function* decodeSnapshotInSlices(
   try {
     const r = new MsgpackReader(bytes);
     const head = readHead(r);
-    if (head === null) return rebuildWhole(unpack(bytes), terminalOrdersMax, idempotencyMax);
+    if (head === null) return rebuild(unpack(bytes), terminalOrdersMax, idempotencyMax);
     s = new PartitionState(head.partition, terminalOrdersMax, idempotencyMax);
     s.seq = head.seq;
     s.tradeSeq = head.tradeSeq;
@@ -299,28 +283,18 @@ interface SnapshotHead {
   now: number;
 }
 
+const HEAD_KEYS = ["v", "partition", "seq", "tradeSeq", "lastInSeq", "now"] as const;
+
 /** The map header and the first six entries, in encodeSnapshot's order; null when they are not in that order. */
 function readHead(r: MsgpackReader): SnapshotHead | null {
-  const n = r.mapHeader();
-  if (n !== 10) return null;
-  const next = (key: string): number | null => {
-    const at = r.pos;
-    const k = r.value();
-    if (k !== key) {
-      r.pos = at;
-      return null;
-    }
-    return r.number();
-  };
-  const v = next("v");
-  if (v === null) return null;
+  if (r.mapHeader() !== 10) return null;
+  const values: number[] = [];
+  for (const key of HEAD_KEYS) {
+    if (r.value() !== key) return null;
+    values.push(r.number());
+  }
+  const [v, partition, seq, tradeSeq, lastInSeq, now] = values as [number, number, number, number, number, number];
   if (v !== SNAPSHOT_VERSION) throw new SnapshotError(`unsupported snapshot version ${v}`);
-  const partition = next("partition");
-  const seq = partition === null ? null : next("seq");
-  const tradeSeq = seq === null ? null : next("tradeSeq");
-  const lastInSeq = tradeSeq === null ? null : next("lastInSeq");
-  const now = lastInSeq === null ? null : next("now");
-  if (partition === null || seq === null || tradeSeq === null || lastInSeq === null || now === null) return null;
   return { partition, seq, tradeSeq, lastInSeq, now };
 }
 
@@ -351,10 +325,6 @@ function readTuple(r: MsgpackReader, t: OrderTuple): OrderTuple {
 
 /** The state a snapshot document describes (throws AssertionError when it is inconsistent). */
 export function rebuild(doc: SnapshotDoc, terminalOrdersMax: number, idempotencyMax: number): PartitionState {
-  return rebuildWhole(doc, terminalOrdersMax, idempotencyMax);
-}
-
-function rebuildWhole(doc: SnapshotDoc, terminalOrdersMax: number, idempotencyMax: number): PartitionState {
   const s = new PartitionState(doc.partition, terminalOrdersMax, idempotencyMax);
   s.seq = doc.seq;
   s.tradeSeq = doc.tradeSeq;
