@@ -17,9 +17,9 @@ import { provision, type ClusterHandles } from "./provision.js";
 import { checkConnectedServer } from "./server-version.js";
 
 /** The node's rollback spill directory; a directory that cannot be made is a configuration error. */
-function openSpill(root: string): RollbackSpill {
+function openSpill(root: string, minBytes: number): RollbackSpill {
   try {
-    return RollbackSpill.open(root);
+    return RollbackSpill.open(root, minBytes);
   } catch (e) {
     throw new ConfigError("rollbackDir", `cannot hold the node's spill directory (${(e as Error).message})`, { cause: e });
   }
@@ -57,7 +57,7 @@ export class BourseNode {
 
   static async start(cfg: NodeConfig, log: Logger = createLogger(cfg)): Promise<BourseNode> {
     validateConfig(cfg);
-    const spill = cfg.rollbackSpillBytes > 0 ? openSpill(cfg.rollbackDir) : null;
+    const spill = cfg.rollbackSpillBytes > 0 ? openSpill(cfg.rollbackDir, cfg.rollbackSpillBytes) : null;
     try {
       return await BourseNode.startWith(cfg, log, spill);
     } catch (e) {
@@ -197,7 +197,7 @@ export class BourseNode {
     return {
       partitions: c.partitions, batchEventsMax: c.batchEventsMax, flushMsInterval: c.flushMsInterval,
       publishMsTimeout: c.publishMsTimeout, publishAttemptsMax: 5, snapshotCommandsEvery: c.snapshotCommandsEvery,
-      snapshotMsEvery: c.snapshotMsEvery, rollbackSpillBytes: c.rollbackSpillBytes, backlogEventsMax: c.batchEventsMax * 20, engine: c.engine, testSwitches: c.testSwitches,
+      snapshotMsEvery: c.snapshotMsEvery, backlogEventsMax: c.batchEventsMax * 20, engine: c.engine, testSwitches: c.testSwitches,
     };
   }
 

@@ -22,7 +22,7 @@ const p = partitionOf(MARKET, P);
 const quiet: Log = process.env.DEBUG_TEST ? { debug: console.log, info: console.log, warn: console.log, error: console.log, child: () => quiet } : { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 const tuning: PartitionTuning = {
   partitions: P, batchEventsMax: 100, flushMsInterval: 2, publishMsTimeout: 2000, publishAttemptsMax: 5,
-  snapshotCommandsEvery: 10, snapshotMsEvery: 1000, rollbackSpillBytes: 0, backlogEventsMax: 10_000, engine: {}, testSwitches: {},
+  snapshotCommandsEvery: 10, snapshotMsEvery: 1000, backlogEventsMax: 10_000, engine: {}, testSwitches: {},
 };
 
 let server: NatsServerHandle;
@@ -185,9 +185,9 @@ test("a stored snapshot that does not decode is dropped: the partition replays i
 
 test("a big rollback point is spilled to a file once its snapshot is stored, and a failing command rolls back from that file", async () => {
   const root = mkdtempSync(join(tmpdir(), "bourse-spill-test-"));
-  const spill = RollbackSpill.open(root);
+  const spill = RollbackSpill.open(root, 1);
   try {
-    const spilling: PartitionTuning = { ...tuning, snapshotCommandsEvery: 5, rollbackSpillBytes: 1, testSwitches: { poisonCmdIdPrefix: "poison-" } };
+    const spilling: PartitionTuning = { ...tuning, snapshotCommandsEvery: 5, testSwitches: { poisonCmdIdPrefix: "poison-" } };
     const r = new PartitionRunner(p, { ...deps, rollbackSpill: spill }, spilling, 30);
     const run = r.run();
     run.catch(() => {});

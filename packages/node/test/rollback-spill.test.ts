@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { PartitionEngine } from "@bourse/engine";
 import { RollbackSpill } from "../src/partition/rollback-spill.js";
 
 let root: string;
@@ -22,7 +23,7 @@ test.after.each(() => {
 const bytes = (n: number, fill: number): Uint8Array => new Uint8Array(n).fill(fill);
 
 test("each write replaces the previous file; the loader reads back exactly what was written", async () => {
-  const spill = RollbackSpill.open(root);
+  const spill = RollbackSpill.open(root, 1);
   const p = spill.forPartition(3);
   const [a, b] = await Promise.all([p.write(bytes(1000, 1)), p.write(bytes(2000, 2))]);
   const files = readdirSync(spill.dir);
@@ -36,8 +37,23 @@ test("each write replaces the previous file; the loader reads back exactly what 
   assert.not.ok(existsSync(spill.dir));
 });
 
+test("spillFrom moves an engine's rollback point to a file only when the snapshot is at least minBytes", async () => {
+  const engine = new PartitionEngine({ partition: 3 });
+  const snap = engine.snapshot();
+  const small = RollbackSpill.open(root, snap.length + 1);
+  assert.is(await small.forPartition(3).spillFrom(engine, snap), false);
+  assert.is(engine.checkpointKind, "bytes");
+  assert.equal(readdirSync(small.dir), []);
+  small.close();
+  const big = RollbackSpill.open(root, snap.length);
+  assert.is(await big.forPartition(3).spillFrom(engine, snap), true);
+  assert.is(engine.checkpointKind, "spilled");
+  assert.is(readdirSync(big.dir).length, 1);
+  big.close();
+});
+
 test("partitions keep their own files", async () => {
-  const spill = RollbackSpill.open(root);
+  const spill = RollbackSpill.open(root, 1);
   const load1 = await spill.forPartition(1).write(bytes(10, 1));
   const load2 = await spill.forPartition(2).write(bytes(20, 2));
   assert.ok(Buffer.from(load1()).equals(bytes(10, 1)));
@@ -50,7 +66,7 @@ test("a node's directory left by a process that is gone is swept; a live one's i
   mkdirSync(join(root, `bourse-rollback-${dead}-abc`));
   mkdirSync(join(root, `bourse-rollback-${process.pid}-live`));
   mkdirSync(join(root, "unrelated"));
-  const spill = RollbackSpill.open(root);
+  const spill = RollbackSpill.open(root, 1);
   const left = readdirSync(root).sort();
   assert.not.ok(left.includes(`bourse-rollback-${dead}-abc`));
   assert.ok(left.includes(`bourse-rollback-${process.pid}-live`));
@@ -59,7 +75,7 @@ test("a node's directory left by a process that is gone is swept; a live one's i
 });
 
 test("a directory that cannot be made is an error naming it", () => {
-  assert.throws(() => RollbackSpill.open(join(root, "missing", "deeper")), /ENOENT/);
+  assert.throws(() => RollbackSpill.open(join(root, "missing", "deeper"), 1), /ENOENT/);
 });
 
 test.run();

@@ -42,7 +42,7 @@ export interface PartitionDeps {
   log: Log;
   observer: PartitionObserver;
   nodeId: string;
-  /** Where big rollback points go (absent: they stay in memory). */
+  /** Where big rollback points go (absent: they stay in memory; its minBytes says how big). */
   rollbackSpill?: RollbackSpill;
 }
 
@@ -57,8 +57,6 @@ export interface PartitionTuning {
   snapshotMsEvery: number;
   /** Orders and outcomes encoded per turn of the event loop (default SNAPSHOT_SLICE_UNITS; tests make it small). */
   snapshotSliceUnits?: number;
-  /** Snapshots of at least this many bytes are spilled (see NodeConfig.rollbackSpillBytes). */
-  rollbackSpillBytes: number;
   /** Events held before intake waits for output to drain (backpressure). */
   backlogEventsMax: number;
   engine: { terminalOrdersMax?: number; idempotencyMax?: number };

@@ -269,11 +269,9 @@ export class PartitionRunner {
 
   /** Moves a big rollback point out of memory (RollbackSpill); on failure it stays where it is. */
   private async spillCheckpoint(engine: PartitionEngine, bytes: Uint8Array): Promise<void> {
-    const min = this.tuning.rollbackSpillBytes;
-    if (this.spill === null || min <= 0 || bytes.length < min) return;
+    if (this.spill === null) return;
     try {
-      const load = await this.spill.write(bytes);
-      engine.spillCheckpoint(bytes, load);
+      await this.spill.spillFrom(engine, bytes);
     } catch (e) {
       this.log.warn({ err: e, bytes: bytes.length }, "rollback point kept in memory: spilling it failed");
     }

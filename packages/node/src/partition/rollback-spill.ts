@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { PartitionEngine } from "@bourse/engine";
 
 /** Directories this module creates are named `bourse-rollback-<pid>-<random>`. */
 const DIR_PREFIX = "bourse-rollback-";
@@ -20,18 +21,25 @@ const DIR_RE = /^bourse-rollback-(\d+)-/;
 export class RollbackSpill {
   private files = 0;
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    /** Snapshots smaller than this stay the engine's rollback point in memory (NodeConfig.rollbackSpillBytes). */
+    readonly minBytes: number,
+  ) {}
 
-  /** A new private directory under `root` (the OS temp dir when empty); sweeps dead nodes' leftovers. */
-  static open(root = ""): RollbackSpill {
+  /**
+   * A new private directory under `root` (the OS temp dir when empty) for snapshots of at
+   * least `minBytes` (≥ 1); sweeps dead nodes' leftovers.
+   */
+  static open(root: string, minBytes: number): RollbackSpill {
     const parent = root === "" ? tmpdir() : root;
     sweepLeftovers(parent);
-    return new RollbackSpill(mkdtempSync(join(parent, `${DIR_PREFIX}${process.pid}-`)));
+    return new RollbackSpill(mkdtempSync(join(parent, `${DIR_PREFIX}${process.pid}-`)), Math.max(1, minBytes));
   }
 
   /** The files of one partition runner: each write replaces the previous one. */
   forPartition(p: number): PartitionSpill {
-    return new PartitionSpill(p, () => join(this.dir, `p${p}-${++this.files}.snap`));
+    return new PartitionSpill(p, this.minBytes, () => join(this.dir, `p${p}-${++this.files}.snap`));
   }
 
   /** Removes the directory and everything in it. */
@@ -47,8 +55,19 @@ export class PartitionSpill {
 
   constructor(
     readonly partition: number,
+    private readonly minBytes: number,
     private readonly nextPath: () => string,
   ) {}
+
+  /**
+   * Moves `engine`'s rollback point out of memory when it is the snapshot `bytes` and
+   * they are big enough: writes them, then `engine.spillCheckpoint`. True when spilled.
+   */
+  async spillFrom(engine: PartitionEngine, bytes: Uint8Array): Promise<boolean> {
+    if (bytes.length < this.minBytes) return false;
+    const load = await this.write(bytes);
+    return engine.spillCheckpoint(bytes, load);
+  }
 
   /**
    * Writes `bytes` to a new file (complete before it gets its name) and removes the

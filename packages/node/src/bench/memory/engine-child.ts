@@ -99,19 +99,14 @@ class Driver {
     this.workload = new MemoryWorkload(c.seed, c.accounts);
     this.restingIds = new Uint32Array(c.resting);
     this.restingAccounts = new Uint32Array(c.resting);
-    this.spillDir = c.rollbackSpillBytes > 0 ? RollbackSpill.open() : null;
+    this.spillDir = c.rollbackSpillBytes > 0 ? RollbackSpill.open("", c.rollbackSpillBytes) : null;
     this.spill = this.spillDir?.forPartition(this.partition) ?? null;
   }
 
   /** engine.snapshot(), then the bytes spilled as a node's runner spills them (awaited via pendingSpill). */
   snapshot(): Uint8Array {
     const bytes = this.engine.snapshot();
-    if (this.spill !== null && bytes.length >= this.c.rollbackSpillBytes) {
-      const spill = this.spill;
-      this.pendingSpill = spill.write(bytes).then((load) => {
-        this.engine.spillCheckpoint(bytes, load);
-      });
-    }
+    if (this.spill !== null) this.pendingSpill = this.spill.spillFrom(this.engine, bytes).then(() => {});
     return bytes;
   }
 

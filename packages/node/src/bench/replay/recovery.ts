@@ -68,7 +68,7 @@ export function nodeTuning(cfg: NodeConfig = defaultNodeConfig): PartitionTuning
   return {
     partitions: cfg.partitions, batchEventsMax: cfg.batchEventsMax, flushMsInterval: cfg.flushMsInterval,
     publishMsTimeout: cfg.publishMsTimeout, publishAttemptsMax: 5, snapshotCommandsEvery: cfg.snapshotCommandsEvery,
-    snapshotMsEvery: cfg.snapshotMsEvery, rollbackSpillBytes: cfg.rollbackSpillBytes, backlogEventsMax: cfg.batchEventsMax * 20, engine: cfg.engine, testSwitches: cfg.testSwitches,
+    snapshotMsEvery: cfg.snapshotMsEvery, backlogEventsMax: cfg.batchEventsMax * 20, engine: cfg.engine, testSwitches: cfg.testSwitches,
   };
 }
 
