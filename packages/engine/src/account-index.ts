@@ -1,58 +1,67 @@
 import { flatString } from "./flat-string.js";
 import { fail } from "./assert.js";
-import type { OrderActor } from "./order-actor.js";
+import { NONE, type OrderStore } from "./order-store.js";
 
 interface AccountList {
   /** The account's string, shared by every order in the list (one copy per account, not per order). */
   account: string;
-  head: OrderActor | null;
-  tail: OrderActor | null;
+  head: number;
+  tail: number;
   count: number;
 }
 
 /**
  * Live orders per account, in acceptance order, which is id order (checked on
- * add: checkpoints rely on it); O(1) add and remove (intrusive links).
+ * add: checkpoints rely on it); O(1) add and remove (intrusive links in the store).
  */
 export class AccountIndex {
   private readonly lists = new Map<string, AccountList>();
 
-  add(o: OrderActor): void {
-    let l = this.lists.get(o.account);
+  constructor(private readonly store: OrderStore) {}
+
+  add(o: number): void {
+    const s = this.store;
+    const account = s.accountOf(o);
+    let l = this.lists.get(account);
     if (!l) {
-      l = { account: flatString(o.account), head: null, tail: null, count: 0 };
+      l = { account: flatString(account), head: NONE, tail: NONE, count: 0 };
       this.lists.set(l.account, l);
     }
-    o.account = l.account;
-    if (l.tail && l.tail.id >= o.id) fail(`order ${o.id} added to account ${o.account} after order ${l.tail.id}`);
-    o.aPrev = l.tail;
-    o.aNext = null;
-    if (l.tail) l.tail.aNext = o;
+    s.account[o] = l.account;
+    if (l.tail !== NONE && s.id(l.tail) >= s.id(o)) fail(`order ${s.id(o)} added to account ${account} after order ${s.id(l.tail)}`);
+    s.setAPrev(o, l.tail);
+    s.setANext(o, NONE);
+    if (l.tail !== NONE) s.setANext(l.tail, o);
     else l.head = o;
     l.tail = o;
     l.count++;
   }
 
-  remove(o: OrderActor): void {
-    const l = this.lists.get(o.account);
-    if (!(l !== undefined && l.count > 0)) fail(`account ${o.account} has no orders`);
-    if (o.aPrev) o.aPrev.aNext = o.aNext;
-    else l.head = o.aNext;
-    if (o.aNext) o.aNext.aPrev = o.aPrev;
-    else l.tail = o.aPrev;
-    o.aPrev = o.aNext = null;
-    if (--l.count === 0) this.lists.delete(o.account);
+  remove(o: number): void {
+    const s = this.store;
+    const account = s.accountOf(o);
+    const l = this.lists.get(account);
+    if (!(l !== undefined && l.count > 0)) fail(`account ${account} has no orders`);
+    const prev = s.aPrev(o);
+    const next = s.aNext(o);
+    if (prev !== NONE) s.setANext(prev, next);
+    else l.head = next;
+    if (next !== NONE) s.setAPrev(next, prev);
+    else l.tail = prev;
+    s.setAPrev(o, NONE);
+    s.setANext(o, NONE);
+    if (--l.count === 0) this.lists.delete(account);
   }
 
   /** The account's live orders, oldest first, copied so the caller may cancel while iterating. */
-  orders(account: string): OrderActor[] {
-    const out: OrderActor[] = [];
-    for (let o = this.lists.get(account)?.head ?? null; o; o = o.aNext) out.push(o);
+  orders(account: string): number[] {
+    const out: number[] = [];
+    for (let o = this.lists.get(account)?.head ?? NONE; o !== NONE; o = this.store.aNext(o)) out.push(o);
     return out;
   }
 
   /** [account, live orders, the oldest one] per account in index order (the rest follow through aNext). */
-  *perAccount(): IterableIterator<[string, number, OrderActor | null]> {
+  *perAccount(): IterableIterator<[string, number, number]> {
     for (const [a, l] of this.lists) yield [a, l.count, l.head];
   }
 
@@ -62,7 +71,7 @@ export class AccountIndex {
   }
 
   /** [account, orders oldest first] in index order (for snapshots). */
-  *entries(): IterableIterator<[string, OrderActor[]]> {
+  *entries(): IterableIterator<[string, number[]]> {
     for (const a of this.lists.keys()) yield [a, this.orders(a)];
   }
 

@@ -1,5 +1,6 @@
 import { assert, fail } from "./assert.js";
 import { IdMap } from "./id-map.js";
+import { NONE, type OrderStore } from "./order-store.js";
 import { PriceLevel } from "./price-level.js";
 
 /**
@@ -77,7 +78,7 @@ export class BookSide {
   }
 
   /** Self-check: sorted, indexed, totals consistent. */
-  check(): void {
+  check(s: OrderStore): void {
     let prev: number | undefined;
     for (const lvl of this.levels) {
       if (prev !== undefined) assert(this.isBuy ? lvl.price > prev : lvl.price < prev, "levels out of order");
@@ -86,11 +87,12 @@ export class BookSide {
       if (lvl.count <= 0) fail(`empty level ${lvl.price} kept`);
       let n = 0;
       let total = 0;
-      for (let o = lvl.head; o; o = o.next) {
-        if (!(o.level === lvl && o.price === lvl.price && o.isBuy === this.isBuy)) fail(`order ${o.id} misfiled`);
-        if (!(o.remaining > 0 && o.live)) fail(`order ${o.id} rests with ${o.remaining} (${o.status})`);
+      for (let o = lvl.head; o !== NONE; o = s.next(o)) {
+        if (!(s.resting(o) && s.price(o) === lvl.price && s.isBuy(o) === this.isBuy && s.market(o) === this.market))
+          fail(`order ${s.id(o)} misfiled`);
+        if (!(s.remaining(o) > 0 && s.live(o))) fail(`order ${s.id(o)} rests with ${s.remaining(o)} (${s.status(o)})`);
         n++;
-        total += o.remaining;
+        total += s.remaining(o);
       }
       if (!(n === lvl.count && total === lvl.total)) fail(`level ${lvl.price} count/total mismatch`);
     }

@@ -1,14 +1,11 @@
 import type { BookSide } from "./book-side.js";
 import { IdempotencyIndex } from "./idempotency-index.js";
-import type { OrderActor } from "./order-actor.js";
+import { NONE, type OrderStore } from "./order-store.js";
 import { OrderColumns } from "./order-columns.js";
 import { outcomeOfEntry, type IdempotencyEntry, type PartitionState } from "./partition-state.js";
 import { SNAPSHOT_VERSION, rebuild, seenTuple, type LevelTuple, type OrderTuple, type SnapshotDoc } from "./snapshot.js";
 import { hashString } from "./string-hash.js";
-import type { MarketSpec, OrderStatus } from "./types.js";
-
-/** Resting-order fields a command can change, kept per order next to the (immutable-fielded) actor. */
-const RESTING = 5;
+import type { MarketSpec } from "./types.js";
 
 /**
  * A rollback checkpoint (ADR 0001) taken by the engine itself: the committed
@@ -19,8 +16,8 @@ const RESTING = 5;
  * failing command needs, goes through the snapshot document and `rebuild`,
  * so both paths rebuild state the same way.
  *
- * A resting order is kept as its actor plus the fields that can change
- * (price, remaining, filled, status): the others are readonly. Account lists
+ * Orders are copied row by row into typed columns of the checkpoint's own
+ * (OrderColumns.copy: a few stores, no allocation). Account lists
  * are kept as account names only: each list holds its account's resting
  * orders in id order (AccountIndex checks it), so it is rebuilt from the
  * book. Strings are immutable and kept by reference; the idempotency index is
@@ -29,8 +26,8 @@ const RESTING = 5;
 export class Checkpoint {
   private header: [partition: number, seq: number, tradeSeq: number, lastInSeq: number, now: number] = [0, 0, 0, 0, 0];
   private specs: MarketSpec[] = [];
-  /** Resting orders in book order: [actor, price, remaining, filled, status] each. */
-  private readonly resting: (OrderActor | number | string | undefined)[] = [];
+  /** Resting orders in book order. */
+  private readonly resting = new OrderColumns(0);
   private restingCount = 0;
   /** Terminal orders, least recently used first. */
   private readonly terminal = new OrderColumns(0);
@@ -52,18 +49,20 @@ export class Checkpoint {
    */
   capture(s: PartitionState): this {
     this.header = [s.partition, s.seq, s.tradeSeq, s.lastInSeq, s.now];
+    const before = this.restingCount;
     this.restingCount = 0;
     this.levelsLength = 0;
     this.specs = [];
+    this.resting.ensure(s.restingOrders);
     for (const b of s.markets.values()) {
       this.specs.push({ ...b.rules.spec });
-      this.side(b.bids);
-      this.side(b.asks);
+      this.side(s.store, b.bids);
+      this.side(s.store, b.asks);
     }
-    // Actors of orders that left the book since the last capture are not kept alive.
-    for (let i = RESTING * this.restingCount; i < this.resting.length; i++) this.resting[i] = undefined;
+    // Rows of orders that left the book since the last capture hold no references.
+    for (let i = this.restingCount; i < before; i++) this.resting.clear(i);
     this.accountNames = s.accounts.names();
-    this.terminal.grow(s.terminal.size);
+    this.terminal.ensure(s.terminal.size);
     this.terminalCount = s.terminal.copyOldestFirst(this.terminal, 0);
     this.byCmd.copyFrom(s.byCmd);
     return this;
@@ -86,7 +85,7 @@ export class Checkpoint {
         const price = this.levels[l++]!;
         const os: OrderTuple[] = [];
         for (let c = this.levels[l++]!; c > 0; c--) {
-          const t = this.restingTuple(o++);
+          const t = this.resting.tuple(o++);
           byAccount.get(t[2])!.push(t[0]);
           os.push(t);
         }
@@ -102,31 +101,13 @@ export class Checkpoint {
     return { v: SNAPSHOT_VERSION, partition, seq, tradeSeq, lastInSeq, now, markets, accounts, terminal, seen };
   }
 
-  private side(side: BookSide): void {
+  private side(store: OrderStore, side: BookSide): void {
     const lv = this.levels;
-    const r = this.resting;
     lv[this.levelsLength++] = side.depth;
     for (const lvl of side.bestFirst()) {
       lv[this.levelsLength++] = lvl.price;
       lv[this.levelsLength++] = lvl.count;
-      for (let o = lvl.head; o; o = o.next) {
-        const b = RESTING * this.restingCount++;
-        r[b] = o;
-        r[b + 1] = o.price;
-        r[b + 2] = o.remaining;
-        r[b + 3] = o.filled;
-        r[b + 4] = o.status;
-      }
+      for (let o = lvl.head; o !== NONE; o = store.next(o)) this.resting.copy(store, o, this.restingCount++);
     }
-  }
-
-  private restingTuple(i: number): OrderTuple {
-    const r = this.resting;
-    const b = RESTING * i;
-    const o = r[b] as OrderActor;
-    return [
-      o.id, o.cmdId, o.account, o.market, o.isBuy ? 1 : 0, o.orderType, o.tif, o.stp, o.postOnly ? 1 : 0,
-      o.expireAt, r[b + 1] as number, r[b + 2] as number, r[b + 3] as number, r[b + 4] as OrderStatus,
-    ];
   }
 }

@@ -1,39 +1,47 @@
 import { fail } from "./assert.js";
-import type { OrderActor } from "./order-actor.js";
+import type { OrderStore } from "./order-store.js";
 
-/** GTD orders by (expireAt, id): a binary min-heap with O(log n) removal by position. */
+/** GTD orders by (expireAt, id): a binary min-heap of store slots with O(log n) removal by position. */
 export class ExpiryQueue {
-  private readonly heap: OrderActor[] = [];
+  private readonly heap: number[] = [];
+
+  constructor(private readonly store: OrderStore) {}
 
   get size(): number {
     return this.heap.length;
   }
 
-  peek(): OrderActor | undefined {
-    return this.heap[0];
+  /** The order that expires first, or -1. */
+  peek(): number {
+    return this.heap.length > 0 ? this.heap[0]! : -1;
   }
 
-  push(o: OrderActor): void {
-    if (!(o.heapIndex === -1 && o.expireAt > 0)) fail(`order ${o.id} cannot be queued for expiry`);
-    o.heapIndex = this.heap.length;
+  push(o: number): void {
+    const s = this.store;
+    if (!(s.heapIndex(o) === -1 && s.expireAt(o) > 0)) fail(`order ${s.id(o)} cannot be queued for expiry`);
+    s.setHeapIndex(o, this.heap.length);
     this.heap.push(o);
-    this.up(o.heapIndex);
+    this.up(this.heap.length - 1);
   }
 
-  remove(o: OrderActor): void {
-    const i = o.heapIndex;
-    if (!(i >= 0 && this.heap[i] === o)) fail(`order ${o.id} not in expiry queue`);
+  remove(o: number): void {
+    const s = this.store;
+    const i = s.heapIndex(o);
+    if (!(i >= 0 && this.heap[i] === o)) fail(`order ${s.id(o)} not in expiry queue`);
     const last = this.heap.pop()!;
-    o.heapIndex = -1;
+    s.setHeapIndex(o, -1);
     if (last === o) return;
     this.heap[i] = last;
-    last.heapIndex = i;
+    s.setHeapIndex(last, i);
     this.down(i);
-    this.up(last.heapIndex);
+    this.up(s.heapIndex(last));
   }
 
-  private less(a: OrderActor, b: OrderActor): boolean {
-    return a.expireAt < b.expireAt || (a.expireAt === b.expireAt && a.id < b.id);
+  private less(a: number, b: number): boolean {
+    const s = this.store;
+    const ea = s.expireAt(a);
+    const eb = s.expireAt(b);
+    return ea < eb || (ea === eb && s.id(a) < s.id(b));
   }
 
   private swap(i: number, j: number): void {
@@ -42,8 +50,8 @@ export class ExpiryQueue {
     const b = h[j]!;
     h[i] = b;
     h[j] = a;
-    a.heapIndex = j;
-    b.heapIndex = i;
+    this.store.setHeapIndex(a, j);
+    this.store.setHeapIndex(b, i);
   }
 
   private up(i: number): void {

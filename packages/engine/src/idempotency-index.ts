@@ -4,7 +4,9 @@ import { StringMap } from "./string-map.js";
  * Idempotency (ADR 0003): what each recent command did, by cmdId, bounded.
  * Entries are open until `finish`: then they join the eviction order, and once
  * more than `max` entries are finished, the oldest finished one is evicted.
- * Open entries (resting orders) are never evicted.
+ * Open entries are never evicted. (A partition adds its entries finished: a live
+ * order's entry is kept apart, as the order's slot in PartitionState's open table,
+ * and comes here when the order finishes.)
  *
  * Every call takes the key's `hashString` hash, computed once by the caller.
  * The eviction order is a ring of [key, hash] pairs, so evicting rehashes

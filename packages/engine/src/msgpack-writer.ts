@@ -105,6 +105,22 @@ export class MsgpackWriter {
     return this;
   }
 
+  /** A string given as its ASCII bytes (fewer than 256), as `string` would write its text. */
+  ascii(bytes: Uint8Array): this {
+    const n = bytes.length;
+    if (n >= 0x100) throw new RangeError(`ascii: ${n} bytes`);
+    const header = n < 0x20 ? 1 : 2;
+    this.room(header + n);
+    if (header === 1) this.buf[this.pos++] = 0xa0 | n;
+    else {
+      this.buf[this.pos++] = 0xd9;
+      this.buf[this.pos++] = n;
+    }
+    this.buf.set(bytes, this.pos);
+    this.pos += n;
+    return this;
+  }
+
   nil(): this {
     return this.byte(0xc0);
   }

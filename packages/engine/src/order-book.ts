@@ -1,7 +1,7 @@
 import { fail } from "./assert.js";
 import { BookSide } from "./book-side.js";
 import type { MarketRules } from "./market-rules.js";
-import type { OrderActor } from "./order-actor.js";
+import type { OrderStore } from "./order-store.js";
 
 /** The book actor of one market: its rules and both sides. */
 export class OrderBook {
@@ -29,9 +29,9 @@ export class OrderBook {
     return best !== undefined && (isBuy ? best.price <= price : best.price >= price);
   }
 
-  check(): void {
-    this.bids.check();
-    this.asks.check();
+  check(s: OrderStore): void {
+    this.bids.check(s);
+    this.asks.check(s);
     const bb = this.bids.best();
     const ba = this.asks.best();
     if (bb && ba && bb.price >= ba.price) fail(`book ${this.symbol} crossed`);

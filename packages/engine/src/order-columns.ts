@@ -1,86 +1,322 @@
-import { OrderActor } from "./order-actor.js";
+import { fail } from "./assert.js";
+import { CMD_WORDS, packUuid, uuidAscii, uuidEquals, uuidText } from "./cmd-id.js";
+import { MARKET_BITS, marketIndex, marketName } from "./market-names.js";
+import type { MsgpackWriter } from "./msgpack-writer.js";
+import { grownArray, pageArray } from "./page-arrays.js";
 import type { OrderTuple } from "./snapshot.js";
-import type { OrderStatus, OrderType, StpMode, TimeInForce } from "./types.js";
+import { ORDER_TYPES, STP_MODES, TIFS } from "./types.js";
+import type { OrderStatus, OrderType, OrderView, StpMode, TimeInForce } from "./types.js";
 
-/** Fields one order takes. */
-const FIELDS = 14;
+/** Statuses by their index in an order's packed field. */
+export const STATUSES: readonly OrderStatus[] = ["new", "open", "partially_filled", "filled", "cancelled", "rejected", "expired"];
+export const NEW = 0;
+export const OPEN = 1;
+export const PARTIAL = 2;
+export const FILLED = 3;
+export const CANCELLED = 4;
+export const EXPIRED = 6;
+
+// Layout of the packed field: status in bits 0-2, then one bit each for side and
+// post-only, the indexes of the order type, time in force and self-trade mode in
+// ORDER_TYPES, TIFS and STP_MODES, then flags, and from bit 14 the market's index
+// (market-names.ts). Read with >>> (the market's top bit is the Int32's sign).
+export const STATUS_MASK = 0b111;
+const BUY = 1 << 3;
+const POST_ONLY = 1 << 4;
+const TYPE_SHIFT = 5;
+const TIF_SHIFT = 6;
+const STP_SHIFT = 8;
+/** The order's cmdId is not in the idempotency index (only with PartitionState.repeatsAllowed, a test switch). */
+export const NOT_INDEXED = 1 << 11;
+/** The cmdId is a string in the text pool (its index in the row's first cmd word), not packed words. */
+const CMD_TEXT = 1 << 12;
+/** The order rests at a price level (OrderStore's level links are in use). */
+export const RESTING = 1 << 13;
+const MARKET_SHIFT = 14;
+if (MARKET_SHIFT + MARKET_BITS > 32) fail("packed order field overflows 32 bits");
+
+// Numbers of an order, side by side in `num`.
+export const NUM = 5;
+export const ID = 0;
+export const PRICE = 1;
+export const REMAINING = 2;
+export const FILLED_QTY = 3;
+export const EXPIRE_AT = 4;
+
+const MIN_CAPACITY = 16;
+
+function indexIn<T>(values: readonly T[], v: T, what: string): number {
+  const i = values.indexOf(v);
+  if (i < 0) fail(`unknown ${what} ${String(v)}`);
+  return i;
+}
+
+/** The packed field of a new order (status `new`). */
+export function packFields(market: string, isBuy: boolean, orderType: OrderType, tif: TimeInForce, stp: StpMode, postOnly: boolean): number {
+  return (
+    NEW |
+    (isBuy ? BUY : 0) |
+    (postOnly ? POST_ONLY : 0) |
+    (indexIn(ORDER_TYPES, orderType, "order type") << TYPE_SHIFT) |
+    (indexIn(TIFS, tif, "time in force") << TIF_SHIFT) |
+    (indexIn(STP_MODES, stp, "self-trade mode") << STP_SHIFT) |
+    (marketIndex(market) << MARKET_SHIFT)
+  );
+}
+
+export function isTerminal(s: OrderStatus): boolean {
+  return s === "filled" || s === "cancelled" || s === "expired" || s === "rejected";
+}
+
+const asciiScratch = new Uint8Array(36);
 
 /**
- * Orders' state in one flat array instead of one object each: storing an
- * order is a few stores and allocates nothing, and the array holds no young
- * objects for the garbage collector to copy. For state kept in bulk
- * (checkpoints, terminal orders).
- *
- * A plain array, not a Float64Array: numbers read back from a typed array are
- * doubles, and storing them into an actor turned its integer fields into
- * boxed doubles for every actor.
+ * Orders' state in typed arrays, one row per order, addressed by row number: no
+ * object per order for the collector to trace, copy or fragment (ADR 0005). An order's
+ * numbers sit side by side in `num` (one cache line), its small fields in one packed
+ * Int32, its account as a reference to a shared string and its cmdId in 16 bytes
+ * (cmd-id.ts; other cmdIds in a side array). Rows are copied between column sets with a
+ * few stores (terminal orders, checkpoints). Numbers are stored as doubles and read
+ * back as doubles: ids, prices and quantities are safe integers. The typed arrays come
+ * from the page allocator and grow in place (page-arrays.ts).
  */
 export class OrderColumns {
-  private readonly fields: (number | string | undefined)[];
+  num: Float64Array;
+  packed: Int32Array;
+  account: (string | undefined)[];
+  cmd: Int32Array;
+  /**
+   * cmdIds that are not packable UUIDs (CMD_TEXT rows), in a pool whose index the row
+   * keeps in its first cmd word; freed entries are reused. Packed rows cost nothing
+   * here. (A Map by row halved the engine's throughput with text cmdIds — a set and a
+   * delete per order, bench match — and an array by row cost 8 bytes for every order.)
+   */
+  private readonly text: (string | undefined)[] = [];
+  private readonly textFree: number[] = [];
 
   constructor(capacity: number) {
-    this.fields = new Array<number | string | undefined>(FIELDS * capacity).fill(undefined);
+    const cap = Math.max(MIN_CAPACITY, capacity);
+    this.num = pageArray(Float64Array, NUM * cap);
+    this.packed = pageArray(Int32Array, cap);
+    this.account = new Array<string | undefined>(cap).fill(undefined);
+    this.cmd = pageArray(Int32Array, CMD_WORDS * cap);
   }
 
   get capacity(): number {
-    return this.fields.length / FIELDS;
+    return this.packed.length;
   }
 
-  /** Room for `capacity` orders, keeping the ones stored. */
+  /** Room for at least `rows` rows, growing by half at least (for sets of rows refilled again and again). */
+  ensure(rows: number): void {
+    if (rows > this.capacity) this.grow(Math.max(rows, Math.ceil(1.5 * this.capacity)));
+  }
+
+  /** Room for `capacity` rows, keeping the ones stored. */
   grow(capacity: number): void {
-    const f = this.fields;
-    while (f.length < FIELDS * capacity) f.push(undefined);
+    if (capacity <= this.capacity) return;
+    this.num = grownArray(Float64Array, this.num, NUM * capacity);
+    this.cmd = grownArray(Int32Array, this.cmd, CMD_WORDS * capacity);
+    // Last: capacity is the length of `packed`.
+    this.packed = grownArray(Int32Array, this.packed, capacity);
+    const a = this.account;
+    while (a.length < capacity) a.push(undefined);
   }
 
-  write(i: number, o: OrderActor): void {
-    const f = this.fields;
-    const b = FIELDS * i;
-    f[b] = o.id;
-    f[b + 1] = o.cmdId;
-    f[b + 2] = o.account;
-    f[b + 3] = o.market;
-    f[b + 4] = o.isBuy ? 1 : 0;
-    f[b + 5] = o.orderType;
-    f[b + 6] = o.tif;
-    f[b + 7] = o.stp;
-    f[b + 8] = o.postOnly ? 1 : 0;
-    f[b + 9] = o.expireAt;
-    f[b + 10] = o.price;
-    f[b + 11] = o.remaining;
-    f[b + 12] = o.filled;
-    f[b + 13] = o.status;
+  /** Stores an order in row i. */
+  write(
+    i: number, id: number, cmdId: string, account: string, packed: number, expireAt: number, price: number,
+    remaining: number, filled: number,
+  ): void {
+    const n = this.num;
+    const b = NUM * i;
+    n[b + ID] = id;
+    n[b + PRICE] = price;
+    n[b + REMAINING] = remaining;
+    n[b + FILLED_QTY] = filled;
+    n[b + EXPIRE_AT] = expireAt;
+    this.account[i] = account;
+    this.dropText(i);
+    if (packUuid(cmdId, this.cmd, CMD_WORDS * i)) {
+      this.packed[i] = packed & ~CMD_TEXT;
+    } else {
+      this.packed[i] = packed | CMD_TEXT;
+      this.cmd[CMD_WORDS * i] = this.keepText(cmdId);
+    }
   }
 
-  /** Copies order `from` of `src` to order `to` of this. */
+  /** Stores an order tuple in row i. */
+  writeTuple(i: number, t: OrderTuple): void {
+    const packed = (packFields(t[3], t[4] === 1, t[5], t[6], t[7], t[8] === 1) & ~STATUS_MASK) | indexIn(STATUSES, t[13], "status");
+    this.write(i, t[0], t[1], t[2], packed, t[9], t[10], t[11], t[12]);
+  }
+
+  /** Copies row `from` of `src` to row `to` of this (the order's state, not its place in any list). */
   copy(src: OrderColumns, from: number, to: number): void {
-    const s = src.fields;
-    const f = this.fields;
-    for (let k = 0; k < FIELDS; k++) f[FIELDS * to + k] = s[FIELDS * from + k];
+    const s = src.num;
+    const n = this.num;
+    for (let k = 0; k < NUM; k++) n[NUM * to + k] = s[NUM * from + k]!;
+    this.dropText(to);
+    const p = src.packed[from]!;
+    this.packed[to] = p & ~RESTING;
+    this.account[to] = src.account[from];
+    if ((p & CMD_TEXT) !== 0) this.cmd[CMD_WORDS * to] = this.keepText(src.textOf(from));
+    else for (let k = 0; k < CMD_WORDS; k++) this.cmd[CMD_WORDS * to + k] = src.cmd[CMD_WORDS * from + k]!;
   }
 
-  /** Drops the references held for order i. */
+  /** Drops the references row i holds. */
   clear(i: number): void {
-    const f = this.fields;
-    for (let k = FIELDS * i; k < FIELDS * i + FIELDS; k++) f[k] = undefined;
+    this.dropText(i);
+    this.packed[i] = 0;
+    this.account[i] = undefined;
   }
 
-  /** A new actor with order i's state (off the book and out of every index). */
-  actor(i: number): OrderActor {
-    const t = this.tuple(i);
-    const o = new OrderActor(t[0], t[1], t[2], t[3], t[4] === 1, t[5], t[6], t[7], t[8] === 1, t[9], t[10], t[11]);
-    o.filled = t[12];
-    o.status = t[13];
-    return o;
+  /** Text rows in use (for tests). */
+  get textRows(): number {
+    return this.text.length - this.textFree.length;
   }
 
-  /** Order i as a snapshot tuple (the same fields in the same order). */
+  private textOf(i: number): string {
+    return this.text[this.cmd[CMD_WORDS * i]!]!;
+  }
+
+  private keepText(s: string): number {
+    const t = this.textFree.pop();
+    if (t === undefined) return this.text.push(s) - 1;
+    this.text[t] = s;
+    return t;
+  }
+
+  /** Frees row i's pooled cmdId, if it has one. */
+  private dropText(i: number): void {
+    if ((this.packed[i]! & CMD_TEXT) === 0) return;
+    const t = this.cmd[CMD_WORDS * i]!;
+    this.text[t] = undefined;
+    this.textFree.push(t);
+    this.packed[i] = this.packed[i]! & ~CMD_TEXT;
+  }
+
+  id(i: number): number {
+    return this.num[NUM * i + ID]!;
+  }
+
+  price(i: number): number {
+    return this.num[NUM * i + PRICE]!;
+  }
+
+  remaining(i: number): number {
+    return this.num[NUM * i + REMAINING]!;
+  }
+
+  filled(i: number): number {
+    return this.num[NUM * i + FILLED_QTY]!;
+  }
+
+  expireAt(i: number): number {
+    return this.num[NUM * i + EXPIRE_AT]!;
+  }
+
+  qty(i: number): number {
+    return this.filled(i) + this.remaining(i);
+  }
+
+  accountOf(i: number): string {
+    return this.account[i]!;
+  }
+
+  market(i: number): string {
+    return marketName(this.packed[i]! >>> MARKET_SHIFT);
+  }
+
+  isBuy(i: number): boolean {
+    return (this.packed[i]! & BUY) !== 0;
+  }
+
+  postOnly(i: number): boolean {
+    return (this.packed[i]! & POST_ONLY) !== 0;
+  }
+
+  orderType(i: number): OrderType {
+    return ORDER_TYPES[(this.packed[i]! >> TYPE_SHIFT) & 0b1]!;
+  }
+
+  tif(i: number): TimeInForce {
+    return TIFS[(this.packed[i]! >> TIF_SHIFT) & 0b11]!;
+  }
+
+  /** The self-trade mode's index in STP_MODES (0 is "none"). */
+  stpIndex(i: number): number {
+    return (this.packed[i]! >> STP_SHIFT) & 0b111;
+  }
+
+  stp(i: number): StpMode {
+    return STP_MODES[this.stpIndex(i)]!;
+  }
+
+  status(i: number): OrderStatus {
+    return STATUSES[this.packed[i]! & STATUS_MASK]!;
+  }
+
+  /** Working: new, open or partially filled. */
+  live(i: number): boolean {
+    return (this.packed[i]! & STATUS_MASK) <= PARTIAL;
+  }
+
+  /** False for an order placed under a repeated cmdId with the test switch that allows it. */
+  indexed(i: number): boolean {
+    return (this.packed[i]! & NOT_INDEXED) === 0;
+  }
+
+  cmdId(i: number): string {
+    return (this.packed[i]! & CMD_TEXT) !== 0 ? this.textOf(i) : uuidText(this.cmd, CMD_WORDS * i);
+  }
+
+  /** Is `cmdId` row i's cmdId? */
+  cmdIs(i: number, cmdId: string): boolean {
+    return (this.packed[i]! & CMD_TEXT) !== 0 ? this.textOf(i) === cmdId : uuidEquals(cmdId, this.cmd, CMD_WORDS * i);
+  }
+
+  /** Writes row i's cmdId as a msgpack string (a packed one straight from its words). */
+  writeCmdId(w: MsgpackWriter, i: number): void {
+    if ((this.packed[i]! & CMD_TEXT) !== 0) {
+      w.string(this.textOf(i));
+    } else {
+      uuidAscii(this.cmd, CMD_WORDS * i, asciiScratch);
+      w.ascii(asciiScratch);
+    }
+  }
+
+  /** Row i as a snapshot tuple. */
   tuple(i: number): OrderTuple {
-    const f = this.fields;
-    const b = FIELDS * i;
     return [
-      f[b] as number, f[b + 1] as string, f[b + 2] as string, f[b + 3] as string, f[b + 4] === 1 ? 1 : 0,
-      f[b + 5] as OrderType, f[b + 6] as TimeInForce, f[b + 7] as StpMode, f[b + 8] === 1 ? 1 : 0,
-      f[b + 9] as number, f[b + 10] as number, f[b + 11] as number, f[b + 12] as number, f[b + 13] as OrderStatus,
+      this.id(i), this.cmdId(i), this.accountOf(i), this.market(i), this.isBuy(i) ? 1 : 0, this.orderType(i), this.tif(i),
+      this.stp(i), this.postOnly(i) ? 1 : 0, this.expireAt(i), this.price(i), this.remaining(i), this.filled(i), this.status(i),
     ];
+  }
+
+  /** Row i as an order tuple written field by field (the bytes packr.pack(tuple(i)) gives). */
+  writeTupleTo(w: MsgpackWriter, i: number): void {
+    w.arrayHeader(14).number(this.id(i));
+    this.writeCmdId(w, i);
+    w.string(this.accountOf(i)).string(this.market(i)).number(this.isBuy(i) ? 1 : 0);
+    w.string(this.orderType(i)).string(this.tif(i)).string(this.stp(i)).number(this.postOnly(i) ? 1 : 0).number(this.expireAt(i));
+    w.number(this.price(i)).number(this.remaining(i)).number(this.filled(i)).string(this.status(i));
+  }
+
+  view(i: number): OrderView {
+    return {
+      orderId: this.id(i),
+      cmdId: this.cmdId(i),
+      account: this.accountOf(i),
+      market: this.market(i),
+      side: this.isBuy(i) ? "buy" : "sell",
+      orderType: this.orderType(i),
+      tif: this.tif(i),
+      price: this.price(i),
+      qty: this.qty(i),
+      filled: this.filled(i),
+      remaining: this.remaining(i),
+      status: this.status(i),
+      expireAt: this.expireAt(i),
+    };
   }
 }

@@ -123,11 +123,12 @@ export class PartitionEngine {
     return this.state.seq;
   }
   get restingOrders(): number {
-    return this.state.orders.size;
+    return this.state.restingOrders;
   }
   /** Log time at which the next GTD order expires, if any rests: the node sends a `tick` then. */
   get nextExpiry(): number | undefined {
-    return this.state.expiry.peek()?.expireAt;
+    const o = this.state.expiry.peek();
+    return o < 0 ? undefined : this.state.store.expireAt(o);
   }
 
   /** Applies one command from the log. `inSeq` must increase; `ts` is its log time (ms). */
@@ -155,8 +156,10 @@ export class PartitionEngine {
 
   /** A resident order (resting, or terminal and not yet passivated). Never changes state. */
   query(market: string, orderId: number): OrderView | undefined {
-    const o = this.state.findOrder(orderId);
-    return o && o.market === market ? o.view() : undefined;
+    const s = this.state;
+    const o = s.liveOrder(orderId);
+    const v = o >= 0 ? s.store.view(o) : s.terminal.view(orderId);
+    return v?.market === market ? v : undefined;
   }
 
   /** Aggregated book, best levels first. */
@@ -238,11 +241,12 @@ export class PartitionEngine {
   check(): void {
     let resting = 0;
     for (const b of this.state.markets.values()) {
-      b.check();
+      b.check(this.state.store);
       resting += b.resting;
     }
-    if (resting !== this.state.orders.size)
-      throw new PartitionCorruptedError(`resting ${resting} != indexed ${this.state.orders.size}`);
+    const s = this.state;
+    if (resting !== s.restingOrders || resting !== s.store.size)
+      throw new PartitionCorruptedError(`resting ${resting} != indexed ${s.restingOrders} (${s.store.size} live in the store)`);
   }
 
   drainDeadLetters(): DeadLetter[] {
@@ -291,7 +295,7 @@ export class PartitionEngine {
   private record(input: Command | JournaledRejection, inSeq: number, ts: number): void {
     this.journal.push(input, inSeq, ts);
     const s = this.state;
-    const resident = s.orders.size + s.terminal.size + s.byCmd.size;
+    const resident = s.restingOrders + s.terminal.size + s.rememberedCommands;
     if (this.journal.length < Math.max(this.options.checkpointCommandsMax, resident)) return;
     // An image rather than snapshot bytes: the same state, an order of magnitude cheaper to take.
     this.image = this.image ? this.image.capture(s) : new Checkpoint(s);

@@ -1,8 +1,8 @@
 import { AccountIndex } from "./account-index.js";
 import { ExpiryQueue } from "./expiry-queue.js";
 import { assert, fail } from "./assert.js";
-import { IdMap } from "./id-map.js";
-import { OrderActor } from "./order-actor.js";
+import { NONE, OrderStore } from "./order-store.js";
+import { SlotTable } from "./slot-table.js";
 import type { OrderBook } from "./order-book.js";
 import { IdempotencyIndex } from "./idempotency-index.js";
 import { hashString } from "./string-hash.js";
@@ -12,6 +12,11 @@ import type { Outcome } from "./types.js";
 /** An idempotency entry: an order id (see `outcomeOfEntry`), or a rejection's outcome. */
 export type IdempotencyEntry = Outcome | number;
 
+/** The 32-bit tag an order id is indexed under (ids are input sequences: their low bits spread well). */
+function idTag(id: number): number {
+  return id | 0;
+}
+
 /**
  * Everything a partition owns. Only the dispatcher's handlers mutate it, one
  * command at a time; the snapshot module turns it into bytes and back.
@@ -19,21 +24,26 @@ export type IdempotencyEntry = Outcome | number;
 export class PartitionState {
   /** Books in creation order. */
   readonly markets = new Map<string, OrderBook>();
+  /** The live orders' state (an order is a slot of the store while it lives). */
+  readonly store = new OrderStore();
   /** Resting orders by id (an order id is the input sequence of its place command). */
-  readonly orders = new IdMap<OrderActor>();
-  readonly accounts = new AccountIndex();
-  readonly expiry = new ExpiryQueue();
+  private readonly orders = new SlotTable();
+  readonly accounts = new AccountIndex(this.store);
+  readonly expiry = new ExpiryQueue(this.store);
   /** Terminal orders kept for queries, then passivated (evicted). */
   readonly terminal: TerminalOrders;
   /**
    * Idempotency: what each recent command did, keyed by cmdId with its
-   * `hashOf` hash. An accepted order's entry is its negated id (outcome
-   * "accepted") and stays open, never evicted, while the order lives; another
-   * command's is its order id (a number >= 0, outcome "done") or, for a
-   * rejection, its Outcome. Finished entries are bounded to `idempotencyMax`,
-   * oldest evicted first.
+   * `hashOf` hash. An accepted order's entry is open while the order lives: it is
+   * the order's slot in `openCmds`, whose cmdId is in the store, and answers
+   * "accepted" with the order's id. When the order finishes its entry moves here
+   * as its negated id (outcome "accepted"); another command's entry is its order id
+   * (a number >= 0, outcome "done") or, for a rejection, its Outcome. Entries here
+   * are finished, bounded to `idempotencyMax`, oldest evicted first.
    */
   readonly byCmd: IdempotencyIndex<IdempotencyEntry>;
+  /** Live orders by the hash of their cmdId (open idempotency entries). */
+  private readonly openCmds = new SlotTable();
   /** Last output sequence assigned. */
   seq = 0;
   /** Last trade id assigned. */
@@ -45,9 +55,14 @@ export class PartitionState {
   /**
    * Test-only (the engine's testNoIdempotency): a cmdId already remembered is not
    * remembered again, so a repeated command can take effect twice without
-   * corrupting the index. Orders it places are marked not indexed (OrderActor.indexed).
+   * corrupting the index. Orders it places are marked not indexed (OrderColumns.indexed).
    */
   repeatsAllowed = false;
+  /** The order the running command placed, until it rests or finishes, and its cmdId's hash. */
+  private placed = NONE;
+  private placedHash = 0;
+  /** The last cmdId `outcomeOf` found nothing for, until something is remembered. */
+  private absentKey = "";
   /** The last key hashed: a command's cmdId is looked up, then remembered, then finished. */
   private hashedKey = "";
   private hashed = hashString("");
@@ -62,6 +77,16 @@ export class PartitionState {
     this.terminal = new TerminalOrders(terminalOrdersMax);
   }
 
+  /** Resting orders. */
+  get restingOrders(): number {
+    return this.orders.size;
+  }
+
+  /** Idempotency entries, open and finished. */
+  get rememberedCommands(): number {
+    return this.byCmd.size + this.openCmds.size;
+  }
+
   /** `hashString(cmdId)`, computed once for the consecutive uses of one command's id. */
   hashOf(cmdId: string): number {
     if (cmdId !== this.hashedKey) {
@@ -73,37 +98,108 @@ export class PartitionState {
 
   /** What the command with this id did, if it is remembered. */
   outcomeOf(cmdId: string): Outcome | undefined {
-    const v = this.byCmd.get(cmdId, this.hashOf(cmdId));
-    return v === undefined ? undefined : outcomeOfEntry(v);
+    const h = this.hashOf(cmdId);
+    const v = this.byCmd.get(cmdId, h);
+    if (v !== undefined) return outcomeOfEntry(v);
+    const o = this.openOrder(cmdId, h);
+    if (o >= 0) return { result: "accepted", orderId: this.store.id(o) };
+    this.absentKey = cmdId;
+    return undefined;
+  }
+
+  /** The live order placed under this cmdId, or -1. */
+  private openOrder(cmdId: string, h: number): number {
+    const t = this.openCmds;
+    for (let i = t.first(h); i >= 0; i = t.next(h, i)) {
+      const o = t.slotAt(i);
+      if (this.store.cmdIs(o, cmdId)) return o;
+    }
+    return -1;
   }
 
   /**
-   * Records what a command did. An accepted order's entry is its negated id
-   * (never the actor, which must not outlive its passivation) and stays open,
-   * exempt from eviction, until `orderFinished`.
+   * Records what a command did: for an order placed (a store slot), an open entry
+   * while the order lives (`orderRests`, `orderFinished`); else a finished entry,
+   * open to eviction.
    */
-  remember(cmdId: string, v: OrderActor | IdempotencyEntry): void {
+  remember(cmdId: string, v: IdempotencyEntry, order = false): void {
     const h = this.hashOf(cmdId);
-    if (this.repeatsAllowed && this.byCmd.get(cmdId, h) !== undefined) {
-      if (v instanceof OrderActor) v.markNotIndexed();
+    // The dispatcher has just looked the cmdId up (outcomeOf) and found nothing: no need to look again.
+    const known = cmdId === this.absentKey ? false : this.byCmd.get(cmdId, h) !== undefined || this.openOrder(cmdId, h) >= 0;
+    this.absentKey = "";
+    if (known && this.repeatsAllowed) {
+      if (order) this.store.markNotIndexed(v as number);
       return;
     }
-    const added = v instanceof OrderActor ? this.byCmd.add(cmdId, h, -v.id) : this.byCmd.addFinished(cmdId, h, v);
-    if (!added) fail(`cmdId ${cmdId} remembered twice`);
+    if (known) fail(`cmdId ${cmdId} remembered twice`);
+    if (!order) return void this.byCmd.addFinished(cmdId, h, v);
+    // Most orders finish within their command (takers filled at once, IOC, FOK): the entry
+    // is opened only if the order comes to rest, and is otherwise finished straight away.
+    if (this.placed !== NONE) fail(`order ${this.store.id(this.placed)} still pending`);
+    this.placed = v as number;
+    this.placedHash = h;
   }
 
-  /** A remembered order is terminal: its entry joins the eviction order (its value stays). */
-  orderFinished(o: OrderActor): void {
-    if (!o.indexed) return;
-    this.byCmd.finish(o.cmdId, this.hashOf(o.cmdId));
+  /** The order placed by the running command rests: its idempotency entry opens. */
+  orderRests(o: number): void {
+    if (o !== this.placed) return; // re-rested by an amend: its entry is open already
+    this.placed = NONE;
+    this.openCmds.add(this.placedHash, o);
   }
 
-  /** A resident order: resting, or terminal and not yet passivated. */
-  findOrder(id: number): OrderActor | undefined {
-    return this.orders.get(id) ?? this.terminal.peek(id);
+  /** The order's idempotency entry is open again (restoring a resting order). */
+  rememberOpen(o: number): void {
+    const cmdId = this.store.cmdId(o);
+    const h = hashString(cmdId);
+    if (this.openOrder(cmdId, h) >= 0 || this.byCmd.get(cmdId, h) !== undefined) this.store.markNotIndexed(o);
+    else this.openCmds.add(h, o);
+  }
+
+  /** A remembered order is terminal: its entry becomes a finished one, joining the eviction order. */
+  orderFinished(o: number): void {
+    const st = this.store;
+    if (!st.indexed(o)) return;
+    const cmdId = st.cmdId(o);
+    this.absentKey = "";
+    if (o === this.placed) {
+      this.placed = NONE;
+      this.byCmd.addFinished(cmdId, this.placedHash, -st.id(o));
+      return;
+    }
+    const h = this.hashOf(cmdId);
+    this.openCmds.remove(h, o);
+    this.byCmd.addFinished(cmdId, h, -st.id(o));
+  }
+
+  /** Checks that the command left no order half-remembered (at its end). */
+  commandDone(): void {
+    if (this.placed !== NONE) fail(`order ${this.store.id(this.placed)} neither rested nor finished`);
+  }
+
+  /** Indexes a resting order by id. */
+  indexOrder(o: number): void {
+    this.orders.add(idTag(this.store.id(o)), o);
+  }
+
+  /** Drops a live order from the id index; false when it was not there (it never rested). */
+  unindexOrder(o: number): boolean {
+    const id = this.store.id(o);
+    if (this.liveOrder(id) !== o) return false;
+    this.orders.remove(idTag(id), o);
+    return true;
+  }
+
+  /** The resting order with this id (a store slot), or -1. */
+  liveOrder(id: number): number {
+    const t = this.orders;
+    const tag = idTag(id);
+    for (let i = t.first(tag); i >= 0; i = t.next(tag, i)) {
+      const o = t.slotAt(i);
+      if (this.store.id(o) === id) return o;
+    }
+    return -1;
   }
 }
-
 
 /** The outcome an idempotency entry stands for (see `PartitionState.byCmd`). */
 export function outcomeOfEntry(v: IdempotencyEntry): Outcome {

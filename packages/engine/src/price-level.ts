@@ -1,14 +1,16 @@
 import { fail } from "./assert.js";
-import type { OrderActor } from "./order-actor.js";
+import { NONE, type OrderStore } from "./order-store.js";
 
-/** All orders resting at one price on one side, in time priority (FIFO). */
+/** All orders resting at one price on one side, in time priority (FIFO): a list of store slots. */
 export class PriceLevel {
   total = 0;
   count = 0;
-  head: OrderActor | null = null;
-  tail: OrderActor | null = null;
+  head = NONE;
+  tail = NONE;
   /** Epoch of the command that last changed this level (market-data dedupe). */
   mark = 0;
+  /** Epoch of the command that last reported this level's price in market data. */
+  reported = 0;
 
   constructor(
     readonly market: string,
@@ -16,28 +18,30 @@ export class PriceLevel {
     readonly isBuy: boolean,
   ) {}
 
-  append(o: OrderActor): void {
-    if (o.level !== null) fail(`order ${o.id} already rests`);
-    o.level = this;
-    o.prev = this.tail;
-    o.next = null;
-    if (this.tail) this.tail.next = o;
+  append(s: OrderStore, o: number): void {
+    if (s.resting(o)) fail(`order ${s.id(o)} already rests`);
+    s.setResting(o, true);
+    s.setLevelLinks(o, this.tail, NONE);
+    if (this.tail !== NONE) s.setNext(this.tail, o);
     else this.head = o;
     this.tail = o;
     this.count++;
-    this.total += o.remaining;
+    this.total += s.remaining(o);
   }
 
-  /** O(1) removal: the order knows its neighbours. */
-  remove(o: OrderActor): void {
-    if (o.level !== this) fail(`order ${o.id} is not at level ${this.price}`);
-    if (o.prev) o.prev.next = o.next;
-    else this.head = o.next;
-    if (o.next) o.next.prev = o.prev;
-    else this.tail = o.prev;
-    o.prev = o.next = o.level = null;
+  /** O(1) removal: the order knows its neighbours. The order must rest at this level. */
+  remove(s: OrderStore, o: number): void {
+    if (!(s.resting(o) && s.price(o) === this.price && s.isBuy(o) === this.isBuy)) fail(`order ${s.id(o)} is not at level ${this.price}`);
+    const prev = s.prev(o);
+    const next = s.next(o);
+    if (prev !== NONE) s.setNext(prev, next);
+    else this.head = next;
+    if (next !== NONE) s.setPrev(next, prev);
+    else this.tail = prev;
+    s.setLevelLinks(o, NONE, NONE);
+    s.setResting(o, false);
     this.count--;
-    this.total -= o.remaining;
+    this.total -= s.remaining(o);
     if (!(this.count >= 0 && this.total >= 0)) fail(`level ${this.price} underflow`);
   }
 

@@ -1,5 +1,4 @@
 import { fail } from "./assert.js";
-import type { OrderActor } from "./order-actor.js";
 import type { OrderBook } from "./order-book.js";
 import type { PartitionState } from "./partition-state.js";
 import type { PriceLevel } from "./price-level.js";
@@ -60,23 +59,27 @@ export class Runtime {
     this.touchedCount = 0;
   }
 
-  /** Ends the command: market data for every level it changed. */
+  /**
+   * Ends the command: market data for every price it changed, once each, in the order
+   * the prices were first touched, with what rests there at the end. A level emptied
+   * and replaced by a new one at its price within the command reports through the new
+   * one, at the old one's place (the reference model keys touches by price; the engine
+   * reported the new level at its own, later touch until a property test found an
+   * expiry and an amend to the expired order's price in one command).
+   */
   end(): void {
+    this.state.commandDone();
     if (!this.marketData) return;
     for (let i = 0; i < this.touchedCount; i++) {
-      const lvl = this.touched[i]!;
-      if (lvl.count === 0 && this.replaced(lvl)) continue;
+      const touched = this.touched[i]!;
+      const lvl = touched.count === 0 ? (this.state.markets.get(touched.market)!.side(touched.isBuy).get(touched.price) ?? touched) : touched;
+      if (lvl.reported === this.epoch) continue;
+      lvl.reported = this.epoch;
       this.emit({
         partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
         type: "l2", market: lvl.market, side: lvl.isBuy ? "buy" : "sell", price: lvl.price, qty: lvl.total,
       });
     }
-  }
-
-  /** An emptied level whose price got a new level in the same command: that one reports. */
-  private replaced(lvl: PriceLevel): boolean {
-    const now = this.state.markets.get(lvl.market)!.side(lvl.isBuy).get(lvl.price);
-    return now !== undefined && now !== lvl;
   }
 
   touch(lvl: PriceLevel): void {
@@ -108,16 +111,18 @@ export class Runtime {
 
   // ---- order lifecycle and indexes ----
 
-  /** Puts a working order on the book and into the partition's indexes. */
-  rest(book: OrderBook, o: OrderActor): void {
-    const lvl = book.side(o.isBuy).levelAt(o.price);
-    lvl.append(o);
+  /** Puts a working order (a store slot) on the book and into the partition's indexes. */
+  rest(book: OrderBook, o: number): void {
+    const s = this.state;
+    const st = s.store;
+    const lvl = book.side(st.isBuy(o)).levelAt(st.price(o));
+    lvl.append(st, o);
     this.touch(lvl);
     book.resting++;
-    const s = this.state;
-    s.orders.set(o.id, o);
+    s.indexOrder(o);
+    s.orderRests(o);
     s.accounts.add(o);
-    if (o.expireAt > 0) s.expiry.push(o);
+    if (st.expireAt(o) > 0) s.expiry.push(o);
   }
 
   /**
@@ -125,12 +130,14 @@ export class Runtime {
    * it). With `keep`, an emptied level stays until `dropIfEmpty`, so an order that
    * returns to the same price keeps the same level (one market-data update).
    */
-  lift(book: OrderBook, o: OrderActor, keep = false): PriceLevel {
-    const lvl = o.level;
-    if (lvl === null) fail(`order ${o.id} is not resting`);
-    lvl.remove(o);
+  lift(book: OrderBook, o: number, keep = false): PriceLevel {
+    const st = this.state.store;
+    const side = book.side(st.isBuy(o));
+    const lvl = st.resting(o) ? side.get(st.price(o)) : undefined;
+    if (lvl === undefined) fail(`order ${st.id(o)} is not resting`);
+    lvl.remove(st, o);
     this.touch(lvl);
-    if (lvl.count === 0 && !keep) book.side(o.isBuy).drop(lvl);
+    if (lvl.count === 0 && !keep) side.drop(lvl);
     return lvl;
   }
 
@@ -140,75 +147,85 @@ export class Runtime {
   }
 
   /** Re-rests a lifted order at the back of its (possibly new) level. */
-  reRest(book: OrderBook, o: OrderActor): void {
-    const lvl = book.side(o.isBuy).levelAt(o.price);
-    lvl.append(o);
+  reRest(book: OrderBook, o: number): void {
+    const st = this.state.store;
+    const lvl = book.side(st.isBuy(o)).levelAt(st.price(o));
+    lvl.append(st, o);
     this.touch(lvl);
   }
 
-  /** A terminal order leaves the book and the indexes; it stays resident for queries. */
-  finish(book: OrderBook, o: OrderActor): void {
-    if (o.live) fail(`order ${o.id} finished while ${o.status}`);
+  /**
+   * A terminal order leaves the book and the indexes; its final state stays resident
+   * for queries (TerminalOrders) and its slot is freed: the slot must not be used after.
+   */
+  finish(book: OrderBook, o: number): void {
     const s = this.state;
-    // Ids are unique, so an indexed entry for o.id is o: one probe both tests and removes.
-    if (s.orders.delete(o.id)) {
-      if (o.level) this.lift(book, o);
+    const st = s.store;
+    if (st.live(o)) fail(`order ${st.id(o)} finished while ${st.status(o)}`);
+    if (s.unindexOrder(o)) {
+      if (st.resting(o)) this.lift(book, o);
       book.resting--;
       s.accounts.remove(o);
-      if (o.heapIndex >= 0) s.expiry.remove(o);
+      if (st.heapIndex(o) >= 0) s.expiry.remove(o);
     }
-    if (o.level !== null) fail(`order ${o.id} finished on the book`);
-    s.terminal.add(o);
+    if (st.resting(o)) fail(`order ${st.id(o)} finished on the book`);
+    s.terminal.add(st, o);
     s.orderFinished(o);
+    st.release(o);
   }
 
-  /** Cancels a working or resting order and reports it. */
-  cancel(book: OrderBook, o: OrderActor, cmdId: string, reason: CancelReason): void {
-    const remaining = o.remaining;
-    o.cancel();
-    this.finish(book, o);
+  /** Cancels a working or resting order and reports it (the slot is freed). */
+  cancel(book: OrderBook, o: number, cmdId: string, reason: CancelReason): void {
+    const st = this.state.store;
     this.emit({
       partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
-      type: "cancelled", cmdId, account: o.account, market: o.market, orderId: o.id, remaining, reason,
+      type: "cancelled", cmdId, account: st.accountOf(o), market: st.market(o), orderId: st.id(o), remaining: st.remaining(o), reason,
     });
+    st.cancel(o);
+    this.finish(book, o);
   }
 
-  expire(book: OrderBook, o: OrderActor): void {
-    const remaining = o.remaining;
-    o.expire();
-    this.finish(book, o);
+  /** Expires a resting GTD order and reports it (the slot is freed). */
+  expire(book: OrderBook, o: number): void {
+    const st = this.state.store;
     this.emit({
       partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
-      type: "expired", account: o.account, market: o.market, orderId: o.id, remaining,
+      type: "expired", account: st.accountOf(o), market: st.market(o), orderId: st.id(o), remaining: st.remaining(o),
     });
+    st.expire(o);
+    this.finish(book, o);
   }
 
   // ---- events ----
 
-  accepted(o: OrderActor): void {
-    this.state.remember(o.cmdId, o);
+  /** The order placed by the command with this cmdId was accepted. */
+  accepted(o: number, cmdId: string): void {
+    const st = this.state.store;
+    this.state.remember(cmdId, o, true);
     this.emit({
       partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
-      type: "accepted", cmdId: o.cmdId, account: o.account, market: o.market, orderId: o.id,
-      side: o.isBuy ? "buy" : "sell", orderType: o.orderType, price: o.price, qty: o.remaining, tif: o.tif,
+      type: "accepted", cmdId, account: st.accountOf(o), market: st.market(o), orderId: st.id(o),
+      side: st.isBuy(o) ? "buy" : "sell", orderType: st.orderType(o), price: st.price(o), qty: st.remaining(o), tif: st.tif(o),
     });
   }
 
-  trade(maker: OrderActor, taker: OrderActor, qty: number): void {
+  trade(maker: number, taker: number, qty: number): void {
+    const st = this.state.store;
     this.emit({
       partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
-      type: "trade", market: maker.market, tradeId: ++this.state.tradeSeq, price: maker.price, qty,
-      takerSide: taker.isBuy ? "buy" : "sell",
-      maker: maker.id, makerAccount: maker.account, makerRemaining: maker.remaining,
-      taker: taker.id, takerAccount: taker.account, takerRemaining: taker.remaining,
+      type: "trade", market: st.market(maker), tradeId: ++this.state.tradeSeq, price: st.price(maker), qty,
+      takerSide: st.isBuy(taker) ? "buy" : "sell",
+      maker: st.id(maker), makerAccount: st.accountOf(maker), makerRemaining: st.remaining(maker),
+      taker: st.id(taker), takerAccount: st.accountOf(taker), takerRemaining: st.remaining(taker),
     });
   }
 
-  amended(o: OrderActor, cmdId: string, priorityKept: boolean): void {
+  amended(o: number, cmdId: string, priorityKept: boolean): void {
+    const st = this.state.store;
     this.emit({
       partition: this.state.partition, seq: this.seqBase + this.count + 1, inSeq: this.inSeq, ts: this.state.now,
-      type: "amended", cmdId, account: o.account, market: o.market, orderId: o.id,
-      price: o.price, remaining: o.remaining, priorityKept,
+      type: "amended", cmdId, account: st.accountOf(o), market: st.market(o), orderId: st.id(o),
+      price: st.price(o), remaining: st.remaining(o), priorityKept,
     });
   }
 

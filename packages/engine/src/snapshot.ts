@@ -3,10 +3,12 @@ import { Packr } from "msgpackr";
 import { fail } from "./assert.js";
 import { SnapshotError } from "./errors.js";
 import { deriveRules } from "./market-rules.js";
-import { OrderActor } from "./order-actor.js";
+import { NONE } from "./order-store.js";
+import type { OrderColumns } from "./order-columns.js";
 import { OrderBook } from "./order-book.js";
 import { PartitionState } from "./partition-state.js";
 import { flatString } from "./flat-string.js";
+import { isPackableUuid } from "./cmd-id.js";
 import { MsgpackReader } from "./msgpack-reader.js";
 import { MsgpackWriter } from "./msgpack-writer.js";
 import { hashString } from "./string-hash.js";
@@ -74,6 +76,7 @@ export function encodeSnapshot(s: PartitionState, sizeHint?: number): Uint8Array
  */
 export function* encodeSnapshotInSlices(s: PartitionState, sizeHint: number | undefined, unitsPerSlice: number): Generator<void, Uint8Array> {
   const slice = new SliceBudget(unitsPerSlice);
+  const st = s.store;
   const w = new MsgpackWriter(packr, sizeHint ?? 1024 + snapshotUnits(s) * 100);
   w.mapHeader(10);
   w.string("v").number(SNAPSHOT_VERSION).string("partition").number(s.partition).string("seq").number(s.seq);
@@ -85,8 +88,8 @@ export function* encodeSnapshotInSlices(s: PartitionState, sizeHint: number | un
       w.arrayHeader(side.depth);
       for (const lvl of side.bestFirst()) {
         w.arrayHeader(2).number(lvl.price).arrayHeader(lvl.count);
-        for (let o = lvl.head; o; o = o.next) {
-          writeOrder(w, o);
+        for (let o = lvl.head; o !== NONE; o = st.next(o)) {
+          st.writeTupleTo(w, o);
           if (slice.spent(1)) yield;
         }
       }
@@ -95,13 +98,14 @@ export function* encodeSnapshotInSlices(s: PartitionState, sizeHint: number | un
   w.string("accounts").arrayHeader(s.accounts.accounts);
   for (const [account, count, head] of s.accounts.perAccount()) {
     w.arrayHeader(2).string(account).arrayHeader(count);
-    for (let o = head; o; o = o.aNext) w.number(o.id);
+    for (let o = head; o !== NONE; o = st.aNext(o)) w.number(st.id(o));
     if (slice.spent(count >>> 3)) yield;
   }
-  const terminal = s.terminal.oldestFirst();
+  const terminal: [OrderColumns | null, number][] = [];
+  s.terminal.forEachOldestFirst((columns, row) => terminal.push([columns, row]));
   w.string("terminal").arrayHeader(terminal.length);
-  for (const o of terminal) {
-    writeOrder(w, o);
+  for (const [columns, row] of terminal) {
+    columns!.writeTupleTo(w, row);
     if (slice.spent(1)) yield;
   }
   const seen = s.byCmd.finishedKeys();
@@ -118,7 +122,7 @@ export function* encodeSnapshotInSlices(s: PartitionState, sizeHint: number | un
 
 /** What a snapshot's size scales with: resident orders and remembered outcomes (~100 and ~55 bytes each). */
 export function snapshotUnits(s: PartitionState): number {
-  return s.orders.size + s.terminal.size + s.byCmd.finished;
+  return s.restingOrders + s.terminal.size + s.byCmd.finished;
 }
 
 /** The snapshot as a document (what encodeSnapshot writes, materialised): for tests and tools. */
@@ -126,9 +130,9 @@ export function snapshotDocument(s: PartitionState): SnapshotDoc {
   return {
     v: SNAPSHOT_VERSION, partition: s.partition, seq: s.seq, tradeSeq: s.tradeSeq, lastInSeq: s.lastInSeq,
     now: s.now,
-    markets: [...s.markets.values()].map((b) => [b.rules.spec, levels(b.bids), levels(b.asks)]),
-    accounts: [...s.accounts.entries()].map(([a, os]) => [a, os.map((o) => o.id)]),
-    terminal: s.terminal.oldestFirst().map(orderTuple),
+    markets: [...s.markets.values()].map((b) => [b.rules.spec, levels(s, b.bids), levels(s, b.asks)]),
+    accounts: [...s.accounts.entries()].map(([a, os]) => [a, os.map((o) => s.store.id(o))]),
+    terminal: s.terminal.tuples(),
     seen: s.byCmd.finishedKeys().map((k) => seenTuple(k, s.outcomeOf(k)!)),
   };
 }
@@ -142,42 +146,14 @@ export function seenTuple(cmdId: string, o: Outcome): SeenTuple {
   return [cmdId, o.result, o.orderId, o.code ?? null];
 }
 
-function levels(side: BookSide): LevelTuple[] {
+function levels(s: PartitionState, side: BookSide): LevelTuple[] {
   const out: LevelTuple[] = [];
   for (const lvl of side.bestFirst()) {
     const os: OrderTuple[] = [];
-    for (let o = lvl.head; o; o = o.next) os.push(orderTuple(o));
+    for (let o = lvl.head; o !== NONE; o = s.store.next(o)) os.push(s.store.tuple(o));
     out.push([lvl.price, os]);
   }
   return out;
-}
-
-function orderTuple(o: OrderActor): OrderTuple {
-  return [
-    o.id, o.cmdId, o.account, o.market, o.isBuy ? 1 : 0, o.orderType, o.tif, o.stp, o.postOnly ? 1 : 0,
-    o.expireAt, o.price, o.remaining, o.filled, o.status,
-  ];
-}
-
-/** An order as its 14-field tuple, written field by field (the bytes packr.pack(orderTuple(o)) gives). */
-function writeOrder(w: MsgpackWriter, o: OrderActor): void {
-  w.arrayHeader(14).number(o.id).string(o.cmdId).string(o.account).string(o.market).number(o.isBuy ? 1 : 0);
-  w.string(o.orderType).string(o.tif).string(o.stp).number(o.postOnly ? 1 : 0).number(o.expireAt);
-  w.number(o.price).number(o.remaining).number(o.filled).string(o.status);
-}
-
-/**
- * The actor of an order tuple. A resting order (`book` given) shares its book's market
- * string and gets a cmdId of its own: decoded strings are slices of larger ones
- * (flat-string.ts) and resting orders live long.
- */
-function actor(t: OrderTuple, book?: OrderBook, flat = false): OrderActor {
-  if (book && t[3] !== book.symbol) fail(`order ${t[0]} of market ${t[3]} rests in the book of ${book.symbol}`);
-  const cmdId = book && !flat ? flatString(t[1]) : t[1];
-  const o = new OrderActor(t[0], cmdId, t[2], book ? book.symbol : t[3], t[4] === 1, t[5], t[6], t[7], t[8] === 1, t[9], t[10], t[11]);
-  o.filled = t[12];
-  o.status = t[13];
-  return o;
 }
 
 /** Reads the header of a snapshot without rebuilding the state (its first six entries). */
@@ -238,12 +214,12 @@ export function* decodeSnapshotInSlices(
           if (r.arrayHeader() !== 2) fail("a level is not [price, orders]");
           const lvl = side.levelAt(r.number());
           for (let n = r.arrayHeader(); n > 0; n--) {
-            restOrder(s, book, lvl, readTuple(r, tuple), true);
+            restOrder(s, book, lvl, readTuple(r, tuple));
             if (slice.spent(1)) yield;
           }
         }
       }
-      book.check();
+      book.check(s.store);
     }
     expectKey(r, "accounts");
     for (let a = r.arrayHeader(); a > 0; a--) {
@@ -255,7 +231,7 @@ export function* decodeSnapshotInSlices(
     }
     expectKey(r, "terminal");
     for (let n = r.arrayHeader(); n > 0; n--) {
-      s.terminal.add(actor(readTuple(r, tuple)));
+      s.terminal.addTuple(readTuple(r, tuple));
       if (slice.spent(1)) yield;
     }
     expectKey(r, "seen");
@@ -338,12 +314,12 @@ export function rebuild(doc: SnapshotDoc, terminalOrdersMax: number, idempotency
         for (const t of os) restOrder(s, book, lvl, t);
       }
     }
-    book.check();
+    book.check(s.store);
   }
   for (const [account, ids] of doc.accounts) {
     for (const id of ids) listAccountOrder(s, account, id);
   }
-  for (const t of doc.terminal) s.terminal.add(actor(t));
+  for (const t of doc.terminal) s.terminal.addTuple(t);
   for (const [cmdId, result, orderId, code] of doc.seen) seenEntry(s, cmdId, result, orderId, code);
   return s;
 }
@@ -354,19 +330,24 @@ function addBook(s: PartitionState, spec: MarketSpec): OrderBook {
   return book;
 }
 
-/** `flat`: the tuple's strings are already strings of their own (MsgpackReader), not slices. */
-function restOrder(s: PartitionState, book: OrderBook, lvl: PriceLevel, t: OrderTuple, flat = false): void {
-  const o = actor(t, book, flat);
-  lvl.append(o);
+/** Rests an order of the snapshot at `lvl` (its account list is rebuilt from the snapshot's accounts). */
+function restOrder(s: PartitionState, book: OrderBook, lvl: PriceLevel, t: OrderTuple): void {
+  if (t[3] !== book.symbol) fail(`order ${t[0]} of market ${t[3]} rests in the book of ${book.symbol}`);
+  if (!(t[13] === "new" || t[13] === "open" || t[13] === "partially_filled")) fail(`order ${t[0]} rests while ${t[13]}`);
+  const st = s.store;
+  // A cmdId kept as a string must not be a slice of the whole snapshot's text (flat-string.ts).
+  if (!isPackableUuid(t[1])) t[1] = flatString(t[1]);
+  const o = st.allocTuple(t);
+  lvl.append(st, o);
   book.resting++;
-  s.orders.set(o.id, o);
-  s.byCmd.set(o.cmdId, hashString(o.cmdId), -o.id);
-  if (o.expireAt > 0) s.expiry.push(o);
+  s.indexOrder(o);
+  s.rememberOpen(o);
+  if (st.expireAt(o) > 0) s.expiry.push(o);
 }
 
 function listAccountOrder(s: PartitionState, account: string, id: number): void {
-  const o = s.orders.get(id);
-  if (!(o !== undefined && o.account === account)) fail(`account ${account} lists unknown order ${id}`);
+  const o = s.liveOrder(id);
+  if (!(o >= 0 && s.store.accountOf(o) === account)) fail(`account ${account} lists unknown order ${id}`);
   s.accounts.add(o);
 }
 

@@ -1,14 +1,14 @@
 import { LRUCache } from "lru-cache";
-import type { OrderActor } from "./order-actor.js";
 import { OrderColumns } from "./order-columns.js";
+import type { OrderTuple } from "./snapshot.js";
+import type { OrderView } from "./types.js";
 
 /**
  * Terminal orders kept resident for queries (ADR 0003): the most recent
  * `max` in an lru-cache, then passivated. The cache maps an order id to a
- * slot of flat columns holding the order's final state, not to the actor:
- * an actor held by the cache lived on for `max` more finishes, long enough to
- * survive a young-generation collection and be copied, which was a large
- * share of the collector's work. Slots freed by evictions are reused.
+ * row of typed columns (OrderColumns) holding the order's final state, copied
+ * from the order store when the order finishes (its slot there is freed). Rows
+ * freed by evictions are reused.
  *
  * Nothing is allocated up front for `max`: lru-cache preallocates two arrays of `max`
  * entries when given `max` (so it is given a size bound of `max` entries of size 1
@@ -35,26 +35,29 @@ export class TerminalOrders {
     return this.cache?.size ?? 0;
   }
 
-  /** Keeps a terminal order's final state; the most recent `max` stay. */
-  add(o: OrderActor): void {
-    if (this.cache === null) return;
-    let slot = this.free.pop();
-    if (slot === undefined) {
-      slot = this.used++;
-      if (slot >= this.columns.capacity) this.columns.grow(Math.min(this.max + 1, 2 * this.columns.capacity));
-    }
-    this.columns.write(slot, o);
-    this.setOptions.status = undefined;
-    this.cache.set(o.id, slot, this.setOptions);
+  /** Keeps a terminal order's final state (row `from` of `src`); the most recent `max` stay. */
+  add(src: OrderColumns, from: number): void {
+    const slot = this.slotFor();
+    if (slot < 0) return;
+    this.columns.copy(src, from, slot);
+    this.keep(this.columns.id(slot), slot);
   }
 
-  /** The order as a new actor, if resident; recency is not changed (queries never change state). */
-  peek(id: number): OrderActor | undefined {
+  /** Keeps a terminal order given as a snapshot tuple. */
+  addTuple(t: OrderTuple): void {
+    const slot = this.slotFor();
+    if (slot < 0) return;
+    this.columns.writeTuple(slot, t);
+    this.keep(t[0], slot);
+  }
+
+  /** The order's view, if resident; recency is not changed (queries never change state). */
+  view(id: number): OrderView | undefined {
     const slot = this.cache?.peek(id);
-    return slot === undefined ? undefined : this.columns.actor(slot);
+    return slot === undefined ? undefined : this.columns.view(slot);
   }
 
-  /** Copies the resident orders, least recently used first, to `dst` from order `at` on; returns their number. */
+  /** Copies the resident orders, least recently used first, to `dst` from row `at` on; returns their number. */
   copyOldestFirst(dst: OrderColumns, at: number): number {
     let n = 0;
     if (this.cache === null) return 0;
@@ -62,12 +65,33 @@ export class TerminalOrders {
     return n;
   }
 
-  /** Resident orders as new actors, least recently used first (re-adding them restores recency). */
-  oldestFirst(): OrderActor[] {
-    const out: OrderActor[] = [];
-    if (this.cache === null) return out;
-    for (const slot of this.cache.rvalues()) if (slot !== undefined) out.push(this.columns.actor(slot));
+  /** Calls `f` with the columns and row of each resident order, least recently used first. */
+  forEachOldestFirst(f: (columns: OrderColumns, row: number) => void): void {
+    if (this.cache === null) return;
+    for (const slot of this.cache.rvalues()) if (slot !== undefined) f(this.columns, slot);
+  }
+
+  /** Resident orders as snapshot tuples, least recently used first. */
+  tuples(): OrderTuple[] {
+    const out: OrderTuple[] = [];
+    this.forEachOldestFirst((c, row) => out.push(c.tuple(row)));
     return out;
+  }
+
+  /** A free row for a new terminal order, or -1 when none are kept. */
+  private slotFor(): number {
+    if (this.cache === null) return -1;
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      slot = this.used++;
+      if (slot >= this.columns.capacity) this.columns.grow(Math.min(this.max + 1, 2 * this.columns.capacity));
+    }
+    return slot;
+  }
+
+  private keep(id: number, slot: number): void {
+    this.setOptions.status = undefined;
+    this.cache!.set(id, slot, this.setOptions);
   }
 
   private release(slot: number): void {

@@ -5,6 +5,7 @@ import { IdMap } from "../src/id-map.js";
 import { IdempotencyIndex } from "../src/idempotency-index.js";
 import { hashString } from "../src/string-hash.js";
 import { StringMap } from "../src/string-map.js";
+import { SlotTable } from "../src/slot-table.js";
 
 // The open-addressing tables against V8's Map, on random operation sequences over
 // small key spaces (so that probe runs, wrap-around, backward-shift deletion,
@@ -177,6 +178,40 @@ test("IdempotencyIndex behaves like a map whose finished entries beyond the boun
       for (const [mk, me] of model) assert.is(idx.get(mk, hash(mk)), me.v);
     }),
     { numRuns: 500 },
+  );
+});
+
+test("SlotTable holds exactly the (tag, slot) entries added and not removed, whatever the tags' collisions", () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ add: fc.boolean(), slot: fc.nat({ max: 300 }) }), { maxLength: 800 }),
+      fc.constantFrom(1, 4, 1 << 30),
+      (seq, tagSpace) => {
+        // A tag per slot from a small space (many slots share one: long runs, wrap-around) or
+        // spread like real hashes; negative tags too (ids above 2^31 wrap).
+        const tagOf = (slot: number) => (tagSpace === 1 << 30 ? Math.imul(slot + 1, 0x9e3779b1) : (slot % tagSpace) - 1);
+        const t = new SlotTable();
+        const model = new Set<number>();
+        for (const { add, slot } of seq) {
+          if (add && !model.has(slot)) {
+            t.add(tagOf(slot), slot);
+            model.add(slot);
+          } else if (!add && model.has(slot)) {
+            t.remove(tagOf(slot), slot);
+            model.delete(slot);
+          }
+          assert.is(t.size, model.size);
+        }
+        // Each slot is found under its tag, exactly once; a slot not added is not.
+        for (let slot = 0; slot <= 300; slot++) {
+          let seen = 0;
+          for (let i = t.first(tagOf(slot)); i >= 0; i = t.next(tagOf(slot), i)) if (t.slotAt(i) === slot) seen++;
+          assert.is(seen, model.has(slot) ? 1 : 0);
+        }
+        assert.throws(() => t.remove(tagOf(301), 301));
+      },
+    ),
+    { numRuns: 300 },
   );
 });
 

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { ReferenceModel } from "../src/model/index.js";
-import { PartitionEngine } from "../src/index.js";
+import { PartitionEngine, type Command } from "../src/index.js";
 import { commandLog } from "./support/commands.js";
 
 /** Large enough that nothing is passivated in these runs, as in the (unbounded) model. */
@@ -28,6 +28,20 @@ test("engine emits exactly the reference model's events, and its books stay cons
     }),
     { numRuns: 2000 },
   );
+});
+
+test("a level emptied and replaced in one command reports its price once, at its first touch (found by the property above)", () => {
+  const engine = new PartitionEngine(roomy);
+  const model = new ReferenceModel(7);
+  const sell = { kind: "place", account: "alice", market: "B", side: "sell", type: "limit", qty: 2, postOnly: true, stp: "none" } as const;
+  const log: [Command, number][] = [
+    [{ kind: "market", cmdId: "m", account: "admin", symbol: "B", tickSize: 1, lotSize: 1, minQty: 1, maxQty: 200, refPrice: 1000, bandBps: 1000, state: "open" }, 1000],
+    [{ ...sell, cmdId: "gtd", tif: "GTD", price: 1045, expireAt: 1001 }, 1000],
+    [{ ...sell, cmdId: "gtc", tif: "GTC", price: 940 }, 1000],
+    // At 1001 the GTD order expires (its level at 1045 is dropped), then the amend moves order 3 to 1045.
+    [{ kind: "amend", cmdId: "up", account: "alice", market: "B", orderId: 3, price: 1045 }, 1001],
+  ];
+  log.forEach(([cmd, ts], i) => assert.equal(engine.apply(cmd, i + 1, ts), model.apply(cmd, i + 1, ts)));
 });
 
 test("per market, bought equals sold and no order fills beyond its quantity", () => {

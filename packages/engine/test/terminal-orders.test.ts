@@ -1,23 +1,28 @@
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { OrderActor } from "../src/order-actor.js";
+import { OrderStore } from "../src/order-store.js";
 import { TerminalOrders } from "../src/terminal-orders.js";
 import { PartitionEngine } from "../src/index.js";
-import { ORDER_TYPES, STP_MODES, TIFS } from "../src/types.js";
+import { ORDER_TYPES, STP_MODES, TIFS, type OrderView } from "../src/types.js";
 
-// Terminal orders live in an lru-cache of slots of flat columns: the most recent
-// `max` stay resident, each reads back exactly as it was added, and slots freed by
-// evictions are reused without mixing orders up.
+// Terminal orders live in an lru-cache of rows of typed columns: the most recent
+// `max` stay resident, each reads back exactly as it was added, and rows freed by
+// evictions are reused without mixing orders up (cmdIds packed or kept as text).
 
-const order = (id: number, n: number): OrderActor => {
-  const o = new OrderActor(
-    id, `c${id}`, `a${n % 3}`, `M${n % 2}`, n % 2 === 0, ORDER_TYPES[n % 2]!, TIFS[n % 4]!, STP_MODES[n % 5]!,
+const store = new OrderStore();
+
+/** A finished order in `store` (its slot): half of them with a UUID cmdId. */
+const order = (id: number, n: number): number => {
+  const cmdId = n % 2 === 0 ? `${id.toString(16).padStart(8, "0")}-0000-4000-8000-${n.toString(16).padStart(12, "0")}` : `c${id}`;
+  const o = store.alloc(
+    id, cmdId, `a${n % 3}`, `M${n % 2}`, n % 2 === 0, ORDER_TYPES[n % 2]!, TIFS[n % 4]!, STP_MODES[n % 5]!,
     n % 3 === 0, n % 4 === 3 ? 1_000 + n : 0, 100 + (n % 50), 1 + (n % 7),
   );
-  o.open();
-  if (n % 3 === 0) o.cancel();
-  else o.fill(o.remaining);
+  store.open(o);
+  if (n % 3 === 0) store.cancel(o);
+  else store.fill(o, store.remaining(o));
+  assert.is(store.cmdId(o), cmdId);
   return o;
 };
 
@@ -25,19 +30,21 @@ test("TerminalOrders keeps the most recent `max` orders, least recently added fi
   fc.assert(
     fc.property(fc.integer({ min: 1, max: 100 }), fc.array(fc.nat({ max: 1_000 }), { maxLength: 300 }), (max, ns) => {
       const t = new TerminalOrders(max);
-      const added: OrderActor[] = [];
+      const added: OrderView[] = [];
       ns.forEach((n, i) => {
         const o = order(i + 1, n);
-        t.add(o);
-        added.push(o);
+        const v = store.view(o);
+        t.add(store, o);
+        store.release(o);
+        added.push(v);
         const resident = added.slice(-max);
         assert.is(t.size, resident.length);
-        assert.equal(t.peek(o.id)?.view(), o.view());
-        if (added.length > max) assert.is(t.peek(added[added.length - max - 1]!.id), undefined, "passivated");
+        assert.equal(t.view(v.orderId), v);
+        if (added.length > max) assert.is(t.view(added[added.length - max - 1]!.orderId), undefined, "passivated");
       });
       const resident = added.slice(-max);
-      assert.equal(t.oldestFirst().map((o) => o.view()), resident.map((o) => o.view()));
-      for (const o of resident) assert.equal(t.peek(o.id)?.view(), o.view());
+      assert.equal(t.tuples().map((tu) => tu[0]), resident.map((v) => v.orderId));
+      for (const v of resident) assert.equal(t.view(v.orderId), v);
     }),
     { numRuns: 300 },
   );
@@ -45,10 +52,12 @@ test("TerminalOrders keeps the most recent `max` orders, least recently added fi
 
 test("max 0: terminal orders are passivated at once, and an engine configured so works and snapshots", () => {
   const t = new TerminalOrders(0);
-  t.add(order(1, 1));
+  const o = order(1, 1);
+  t.add(store, o);
+  store.release(o);
   assert.is(t.size, 0);
-  assert.is(t.peek(1), undefined);
-  assert.equal(t.oldestFirst(), []);
+  assert.is(t.view(1), undefined);
+  assert.equal(t.tuples(), []);
   const e = new PartitionEngine({ partition: 1, terminalOrdersMax: 0 });
   e.apply({ kind: "market", cmdId: "m", account: "admin", symbol: "S", tickSize: 1, lotSize: 1, minQty: 1, maxQty: 100, refPrice: 100, bandBps: 5000, state: "open" }, 1, 1);
   e.apply({ kind: "place", cmdId: "p1", account: "a", market: "S", side: "buy", type: "limit", tif: "GTC", price: 100, qty: 1 }, 2, 1);

@@ -29,7 +29,8 @@ export function defineMarket(rt: Runtime, c: MarketCommand, adminAccount: string
 /** Expires every GTD order due at or before the partition's clock. */
 export function expireDue(rt: Runtime): void {
   const q = rt.state.expiry;
-  for (let o = q.peek(); o !== undefined && o.expireAt <= rt.now; o = q.peek()) {
-    rt.expire(rt.state.markets.get(o.market)!, o);
+  const st = rt.state.store;
+  for (let o = q.peek(); o >= 0 && st.expireAt(o) <= rt.now; o = q.peek()) {
+    rt.expire(rt.state.markets.get(st.market(o))!, o);
   }
 }

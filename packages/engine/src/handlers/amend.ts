@@ -14,26 +14,29 @@ export function amend(rt: Runtime, c: AmendCommand): void {
   const t = targetOrder(rt, c);
   if (!t) return;
   const { book, order: o } = t;
-  const price = c.price ?? o.price;
-  const qty = c.qty ?? o.remaining;
-  const bad = checkAmend(rt, c, price, qty, o.price, o.remaining, o.postOnly && book.crosses(o.isBuy, price));
-  if (bad) return rt.reject(c, o.id, bad.code, bad.message);
+  const st = rt.state.store;
+  const oldPrice = st.price(o);
+  const oldQty = st.remaining(o);
+  const price = c.price ?? oldPrice;
+  const qty = c.qty ?? oldQty;
+  const bad = checkAmend(rt, c, price, qty, oldPrice, oldQty, st.postOnly(o) && book.crosses(st.isBuy(o), price));
+  if (bad) return rt.reject(c, st.id(o), bad.code, bad.message);
 
-  if (price === o.price && qty < o.remaining) {
-    const lvl = o.level!;
-    const less = o.remaining - qty;
-    o.reduce(less);
+  if (price === oldPrice && qty < oldQty) {
+    const lvl = book.side(st.isBuy(o)).get(price)!;
+    const less = oldQty - qty;
+    st.reduce(o, less);
     lvl.reduced(less);
     rt.touch(lvl);
     rt.amended(o, c.cmdId, true);
-    return rt.done(c.cmdId, o.id);
+    return rt.done(c.cmdId, c.orderId);
   }
   const old = rt.lift(book, o, true);
-  o.replace(price, qty);
+  st.replace(o, price, qty);
   rt.amended(o, c.cmdId, false);
-  rt.done(c.cmdId, o.id);
+  rt.done(c.cmdId, c.orderId);
   const stop = match(rt, book, o, price, c.cmdId);
-  if (o.remaining === 0) rt.finish(book, o);
+  if (st.remaining(o) === 0) rt.finish(book, o);
   else if (stop === "self_trade") rt.cancel(book, o, c.cmdId, "self_trade");
   else rt.reRest(book, o);
   rt.dropIfEmpty(book, old);

@@ -1,32 +1,35 @@
-import type { OrderActor } from "../order-actor.js";
 import type { OrderBook } from "../order-book.js";
 import type { Runtime } from "../runtime.js";
 import type { AmendCommand, CancelAllCommand, CancelCommand } from "../types.js";
 
 /**
- * The live order a cancel or amend names, or null after rejecting the command:
- * the market must exist, the order must rest in it, and belong to the sender.
+ * The live order (a store slot) a cancel or amend names, or null after rejecting the
+ * command: the market must exist, the order must rest in it, and belong to the sender.
  */
 export function targetOrder(
   rt: Runtime,
   c: CancelCommand | AmendCommand,
-): { book: OrderBook; order: OrderActor } | null {
+): { book: OrderBook; order: number } | null {
   const book = rt.state.markets.get(c.market);
   if (!book) {
     rt.reject(c, c.orderId, "unknown_market", `market ${c.market} does not exist in this partition`);
     return null;
   }
-  const o = rt.state.findOrder(c.orderId);
-  if (!o || o.market !== c.market) {
+  const st = rt.state.store;
+  const o = rt.state.liveOrder(c.orderId);
+  // Not live: a terminal order still resident answers with its status.
+  const t = o < 0 ? rt.state.terminal.view(c.orderId) : undefined;
+  const market = o >= 0 ? st.market(o) : t?.market;
+  if (market !== c.market) {
     rt.reject(c, c.orderId, "unknown_order", `order ${c.orderId} is not known in market ${c.market}`);
     return null;
   }
-  if (o.account !== c.account) {
+  if ((o >= 0 ? st.accountOf(o) : t!.account) !== c.account) {
     rt.reject(c, c.orderId, "not_owner", `order ${c.orderId} belongs to another account`);
     return null;
   }
-  if (!o.live) {
-    rt.reject(c, c.orderId, "order_not_open", `order ${c.orderId} is ${o.status}`);
+  if (o < 0) {
+    rt.reject(c, c.orderId, "order_not_open", `order ${c.orderId} is ${t!.status}`);
     return null;
   }
   return { book, order: o };
@@ -43,9 +46,11 @@ export function cancel(rt: Runtime, c: CancelCommand): void {
 export function cancelAll(rt: Runtime, c: CancelAllCommand): void {
   if (c.market !== undefined && !rt.state.markets.has(c.market))
     return rt.reject(c, 0, "unknown_market", `market ${c.market} does not exist in this partition`);
+  const st = rt.state.store;
   for (const o of rt.state.accounts.orders(c.account)) {
-    if (c.market !== undefined && o.market !== c.market) continue;
-    rt.cancel(rt.state.markets.get(o.market)!, o, c.cmdId, "cancel_all");
+    const market = st.market(o);
+    if (c.market !== undefined && market !== c.market) continue;
+    rt.cancel(rt.state.markets.get(market)!, o, c.cmdId, "cancel_all");
   }
   rt.done(c.cmdId, 0);
 }

@@ -105,6 +105,16 @@ const draft = fc.oneof(
   { weight: 1, arbitrary: repeatDraft },
 );
 
+/**
+ * The cmdId of the command at `inSeq`: a lowercase UUID (kept packed in 16 bytes by the
+ * engine), an uppercase one or a short id (both kept as text), in turn, so every
+ * property test drives both forms of cmdId through the engine (cmd-id.ts).
+ */
+export function cmdIdFor(inSeq: number): string {
+  const uuid = `${inSeq.toString(16).padStart(8, "0")}-00a${inSeq % 10}-4000-8f00-${(inSeq * 7919).toString(16).padStart(12, "0")}`;
+  return inSeq % 3 === 0 ? uuid : inSeq % 3 === 1 ? uuid.toUpperCase() : `c${inSeq}`;
+}
+
 /** A random command log: two markets opened first, then `min..max` drafted commands. */
 export function commandLog(min = 1, max = 80): fc.Arbitrary<Step[]> {
   return fc
@@ -117,7 +127,7 @@ export function commandLog(min = 1, max = 80): fc.Arbitrary<Step[]> {
       drafts.forEach((d, i) => {
         ts += gaps[i] ?? 1;
         const inSeq = steps.length + 1;
-        steps.push({ cmd: d(steps, inSeq, ts, `c${inSeq}`), inSeq, ts });
+        steps.push({ cmd: d(steps, inSeq, ts, cmdIdFor(inSeq)), inSeq, ts });
       });
       return steps;
     });
