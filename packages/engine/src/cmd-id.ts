@@ -34,14 +34,22 @@ export function isPackableUuid(s: string): boolean {
   return true;
 }
 
+const parsed = new Int32Array(CMD_WORDS);
+
 /** Writes the words of `s` at `words[at..at+4)`; false, writing nothing, when `s` is not a packable UUID. */
 export function packUuid(s: string, words: Int32Array, at: number): boolean {
-  if (!isPackableUuid(s)) return false;
+  if (s.length !== 36) return false;
+  if (s.charCodeAt(8) !== DASH || s.charCodeAt(13) !== DASH || s.charCodeAt(18) !== DASH || s.charCodeAt(23) !== DASH) return false;
   for (let w = 0; w < CMD_WORDS; w++) {
     let v = 0;
-    for (let i = 8 * w; i < 8 * w + 8; i++) v = (v << 4) | digit(s, i);
-    words[at + w] = v;
+    for (let i = 8 * w; i < 8 * w + 8; i++) {
+      const d = digit(s, i);
+      if (d < 0) return false;
+      v = (v << 4) | d;
+    }
+    parsed[w] = v;
   }
+  for (let w = 0; w < CMD_WORDS; w++) words[at + w] = parsed[w]!;
   return true;
 }
 

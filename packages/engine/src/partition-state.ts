@@ -183,10 +183,7 @@ export class PartitionState {
 
   /** Drops a live order from the id index; false when it was not there (it never rested). */
   unindexOrder(o: number): boolean {
-    const id = this.store.id(o);
-    if (this.liveOrder(id) !== o) return false;
-    this.orders.remove(idTag(id), o);
-    return true;
+    return this.orders.delete(idTag(this.store.id(o)), o);
   }
 
   /** The resting order with this id (a store slot), or -1. */

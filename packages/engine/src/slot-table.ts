@@ -64,13 +64,18 @@ export class SlotTable {
 
   /** Removes the entry of `slot` entered under `tag` (it must be there). */
   remove(tag: number, slot: number): void {
+    if (!this.delete(tag, slot)) fail(`slot ${slot} is not indexed under ${tag}`);
+  }
+
+  /** Removes the entry of `slot` entered under `tag`; false when there is none. */
+  delete(tag: number, slot: number): boolean {
     const e = this.entries;
     const mask = this.mask;
     let i = Math.imul(tag, GOLDEN) >>> this.shift;
     for (; ; i = (i + 1) & mask) {
       const s = e[2 * i + 1]!;
       if (s === slot + 1 && e[2 * i] === tag) break;
-      if (s === 0) fail(`slot ${slot} is not indexed under ${tag}`);
+      if (s === 0) return false;
     }
     // Backward shift: pull each later entry of the run into the hole when the hole
     // lies between its home position and where it sits.
@@ -86,6 +91,7 @@ export class SlotTable {
     e[2 * i + 1] = 0;
     const cap = mask + 1;
     if (--this.count * 8 < cap && cap > MIN_CAPACITY) this.resize(cap / 2);
+    return true;
   }
 
   private scan(tag: number, from: number): number {

@@ -209,6 +209,7 @@ test("SlotTable holds exactly the (tag, slot) entries added and not removed, wha
           assert.is(seen, model.has(slot) ? 1 : 0);
         }
         assert.throws(() => t.remove(tagOf(301), 301));
+        assert.is(t.delete(tagOf(301), 301), false);
       },
     ),
     { numRuns: 300 },
