@@ -45,6 +45,14 @@ const ORDER_ID_RULE: FieldRule = { type: "int", min: 1, max: Number.MAX_SAFE_INT
 // ---------------------------------------------------------------- decoding
 
 export function decodeCommand(bytes: Uint8Array): DecodeResult {
+  return decodeCommandGeneric(bytes);
+}
+
+/**
+ * The generic path: msgpackr (or JSON.parse) into a plain object, then validateCommand.
+ * Exported for the tests, which hold the fast path to it.
+ */
+export function decodeCommandGeneric(bytes: Uint8Array): DecodeResult {
   if (!(bytes instanceof Uint8Array)) return rejection("malformed", `input must be bytes, got ${show(bytes)}`, undefined);
   if (bytes.length > limits.commandBytesMax) {
     return rejection("too_long", `command is ${bytes.length} bytes, max ${limits.commandBytesMax}`, undefined);
