@@ -17,6 +17,7 @@
 import { flatString } from "./flat-string.js";
 import { Packr, type Options } from "msgpackr";
 import { COMMAND_KINDS, COMMAND_SCHEMAS, isCommandKind } from "./command-schema.js";
+import { readCommand } from "./command-reader.js";
 import type { CommandSchema, FieldRule, FieldSpec } from "./command-schema.js";
 import { limits } from "./limits.js";
 import type { AnyCommand, CommandKind, EngineEvent, RejectCode } from "./types.js";
@@ -45,7 +46,11 @@ const ORDER_ID_RULE: FieldRule = { type: "int", min: 1, max: Number.MAX_SAFE_INT
 // ---------------------------------------------------------------- decoding
 
 export function decodeCommand(bytes: Uint8Array): DecodeResult {
-  return decodeCommandGeneric(bytes);
+  // Valid commands in plain msgpack (every command of a replay, as the node's clients write
+  // them) are read by the schema-specific reader; it leaves the rest, and every rejection,
+  // to the generic path, which words them.
+  const cmd = bytes instanceof Uint8Array ? readCommand(bytes) : undefined;
+  return cmd !== undefined ? { ok: true, cmd } : decodeCommandGeneric(bytes);
 }
 
 /**
