@@ -102,7 +102,7 @@ const NO = undefined;
 /**
  * One command's bytes, read once. A single instance serves every call (decoding is
  * synchronous and never re-entered), so reading allocates nothing but the command and
- * its new strings.
+ * its new strings (and a Buffer view of bytes that are a plain Uint8Array).
  */
 class CommandBytes {
   private b: Uint8Array = new Uint8Array(0);
