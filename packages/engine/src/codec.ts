@@ -17,6 +17,7 @@
 import { flatString } from "./flat-string.js";
 import { Packr, type Options } from "msgpackr";
 import { COMMAND_KINDS, COMMAND_SCHEMAS, isCommandKind } from "./command-schema.js";
+import { readCommand } from "./command-reader.js";
 import type { CommandSchema, FieldRule, FieldSpec } from "./command-schema.js";
 import { limits } from "./limits.js";
 import type { AnyCommand, CommandKind, EngineEvent, RejectCode } from "./types.js";
@@ -45,6 +46,18 @@ const ORDER_ID_RULE: FieldRule = { type: "int", min: 1, max: Number.MAX_SAFE_INT
 // ---------------------------------------------------------------- decoding
 
 export function decodeCommand(bytes: Uint8Array): DecodeResult {
+  // Valid commands in plain msgpack (every command of a replay, as the node's clients write
+  // them) are read by the schema-specific reader; it leaves the rest, and every rejection,
+  // to the generic path, which words them.
+  const cmd = bytes instanceof Uint8Array ? readCommand(bytes) : undefined;
+  return cmd !== undefined ? { ok: true, cmd } : decodeCommandGeneric(bytes);
+}
+
+/**
+ * The generic path: msgpackr (or JSON.parse) into a plain object, then validateCommand.
+ * Exported for the tests, which hold the fast path to it.
+ */
+export function decodeCommandGeneric(bytes: Uint8Array): DecodeResult {
   if (!(bytes instanceof Uint8Array)) return rejection("malformed", `input must be bytes, got ${show(bytes)}`, undefined);
   if (bytes.length > limits.commandBytesMax) {
     return rejection("too_long", `command is ${bytes.length} bytes, max ${limits.commandBytesMax}`, undefined);

@@ -1,17 +1,10 @@
+import { slicersOf, type StringSlicers } from "./ascii-strings.js";
 import { SnapshotError } from "./errors.js";
 
 /** Strings up to this many bytes are interned: statuses, order types, markets, accounts repeat on every order. */
 const INTERN_BYTES_MAX = 24;
 const INTERN_SLOTS = 1024;
 
-/** Node's Buffer string slicers: what `buf.toString(encoding, start, end)` calls, without its dispatch or a view object. */
-interface StringSlicers {
-  utf8Slice(start: number, end: number): string;
-  latin1Slice(start: number, end: number): string;
-}
-
-/** Node's Buffer when there is one (the engine imports nothing from Node; elsewhere, TextDecoder does the work). */
-const NodeBuffer = (globalThis as { Buffer?: { isBuffer(b: unknown): boolean; from(ab: ArrayBufferLike, offset: number, length: number): Uint8Array } }).Buffer;
 const decoder = new TextDecoder();
 
 /**
@@ -33,7 +26,7 @@ export class MsgpackReader {
 
   constructor(private readonly b: Uint8Array) {
     this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
-    this.buf = NodeBuffer === undefined ? null : ((NodeBuffer.isBuffer(b) ? b : NodeBuffer.from(b.buffer, b.byteOffset, b.byteLength)) as unknown as StringSlicers);
+    this.buf = slicersOf(b);
   }
 
   get atEnd(): boolean {

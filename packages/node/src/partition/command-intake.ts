@@ -1,5 +1,6 @@
-import { decodeCommand, type Command, type InputRejection } from "@bourse/engine";
+import { decodeCommand, type AnyCommand, type Command, type InputRejection } from "@bourse/engine";
 import { partitionOf } from "../partitioning.js";
+import { subjects } from "../protocol.js";
 
 /** The subject's market token for commands that name no market (cancelAll of every market, tick). */
 export const NO_MARKET_TOKEN = "_";
@@ -17,7 +18,47 @@ export function intake(subject: string, data: Uint8Array, partition: number, par
   if (!d.ok) {
     return fail(d.cmdId, d.account, d.market, d.orderId, d.code, d.message);
   }
-  const c = d.cmd;
+  // Every command of a replay passes: it is checked against the subject without splitting it
+  // (five strings and an array per command); anything else gets the full checks and their words.
+  if (addressedHere(subject, d.cmd, partition, partitions)) return { ok: true, cmd: d.cmd };
+  return checkAddress(subject, d.cmd, partition, partitions);
+}
+
+/** `bourse.in.<p>.` for each partition, built once. */
+const prefixes: string[] = [];
+
+function prefixOf(partition: number): string {
+  // subjects.in with an empty market and account ends in "..": the prefix is all but the last dot.
+  return (prefixes[partition] ??= subjects.in(partition, "", "").slice(0, -1));
+}
+
+/**
+ * Whether checkAddress would accept `c` on `subject`, for the usual subject: exactly
+ * `bourse.in.<partition>.<market or _>.<account>`, neither token holding a dot (so the
+ * subject has the five tokens checkAddress splits). False means "ask checkAddress", not
+ * "rejected": checkAddress accepts any first three tokens, this only the canonical ones.
+ */
+function addressedHere(subject: string, c: AnyCommand, partition: number, partitions: number): c is Command {
+  if (c.kind === "query") return false;
+  const named = c.kind === "market" ? c.symbol : "market" in c && typeof c.market === "string" ? c.market : "";
+  const token = named === "" ? NO_MARKET_TOKEN : named;
+  const account = c.account;
+  const prefix = prefixOf(partition);
+  const at = prefix.length + token.length;
+  return (
+    subject.length === at + 1 + account.length &&
+    subject.startsWith(prefix) &&
+    subject.startsWith(token, prefix.length) &&
+    subject.charCodeAt(at) === 0x2e && // "."
+    subject.endsWith(account) &&
+    !token.includes(".") &&
+    !account.includes(".") &&
+    (named === "" || partitionOf(named, partitions) === partition)
+  );
+}
+
+/** The subject checks in full, with the rejection for each (exported for the tests, which hold addressedHere to it). */
+export function checkAddress(subject: string, c: AnyCommand, partition: number, partitions: number): Intake {
   const tokens = subject.split(".");
   const market = "market" in c && typeof c.market === "string" ? c.market : "";
   const orderId = "orderId" in c ? c.orderId : 0;
