@@ -175,6 +175,17 @@ export class OrderColumns {
     return this.text.length - this.textFree.length;
   }
 
+  /** Is row i's cmdId kept as text (not a packed UUID)? */
+  cmdIsText(i: number): boolean {
+    return (this.packed[i]! & CMD_TEXT) !== 0;
+  }
+
+  /** Replaces row i's text cmdId with an equal string (a flat copy of a decoded one). */
+  replaceText(i: number, s: string): void {
+    if (this.textOf(i) !== s) fail(`row ${i}: cmdId replaced by a different one`);
+    this.text[this.cmd[CMD_WORDS * i]!] = s;
+  }
+
   private textOf(i: number): string {
     return this.text[this.cmd[CMD_WORDS * i]!]!;
   }

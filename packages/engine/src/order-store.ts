@@ -215,7 +215,9 @@ export class OrderStore extends OrderColumns {
       o = this.used++;
       if (o >= this.capacity) this.growTo(2 * this.capacity);
     }
-    this.links.fill(NONE, LINKS * o, LINKS * o + LINKS);
+    const l = this.links;
+    const b = LINKS * o;
+    l[b + PREV] = l[b + NEXT_AT_LEVEL] = l[b + A_PREV] = l[b + A_NEXT] = l[b + HEAP] = NONE;
     this.live_++;
     return o;
   }

@@ -19,6 +19,8 @@ interface ResizableBuffer extends ArrayBuffer {
 }
 const Resizable = ArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => ResizableBuffer;
 
+const RESERVE_MIN_BYTES = 4 * 1024 * 1024;
+
 /** V8's largest `maxByteLength`. */
 export const MAX_ARRAY_BYTES = 2 ** 32;
 
@@ -40,7 +42,10 @@ interface PageArrayType<T extends PageArray> {
 export function pageArray<T extends PageArray>(type: PageArrayType<T>, length: number, reserveFactor = 4): T {
   const bytes = length * type.BYTES_PER_ELEMENT;
   if (bytes > MAX_ARRAY_BYTES) throw new RangeError(`an array of ${bytes} bytes is over the ${MAX_ARRAY_BYTES}-byte limit`);
-  const max = Math.min(MAX_ARRAY_BYTES, Math.max(bytes, reserveFactor * bytes));
+  // At least 4 MiB of address space (not memory: pages count once written), so a small
+  // partition's columns grow in place to ~100,000 orders instead of being copied to a
+  // new mapping every fourfold (restoring 1,600 orders took 3.7 ms instead of 1.1).
+  const max = Math.min(MAX_ARRAY_BYTES, Math.max(bytes, reserveFactor * bytes, reserveFactor > 1 ? RESERVE_MIN_BYTES : 0));
   // A length-tracking view: it follows the buffer when the buffer grows.
   return new type(new Resizable(bytes, { maxByteLength: max }));
 }

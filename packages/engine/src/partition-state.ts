@@ -25,11 +25,11 @@ export class PartitionState {
   /** Books in creation order. */
   readonly markets = new Map<string, OrderBook>();
   /** The live orders' state (an order is a slot of the store while it lives). */
-  readonly store = new OrderStore();
+  readonly store: OrderStore;
   /** Resting orders by id (an order id is the input sequence of its place command). */
-  private readonly orders = new SlotTable();
-  readonly accounts = new AccountIndex(this.store);
-  readonly expiry = new ExpiryQueue(this.store);
+  private readonly orders: SlotTable;
+  readonly accounts: AccountIndex;
+  readonly expiry: ExpiryQueue;
   /** Terminal orders kept for queries, then passivated (evicted). */
   readonly terminal: TerminalOrders;
   /**
@@ -43,7 +43,7 @@ export class PartitionState {
    */
   readonly byCmd: IdempotencyIndex<IdempotencyEntry>;
   /** Live orders by the hash of their cmdId (open idempotency entries). */
-  private readonly openCmds = new SlotTable();
+  private readonly openCmds: SlotTable;
   /** Last output sequence assigned. */
   seq = 0;
   /** Last trade id assigned. */
@@ -71,8 +71,17 @@ export class PartitionState {
     readonly partition: number,
     terminalOrdersMax: number,
     readonly idempotencyMax: number,
+    /** Live orders expected soon (0: start small). */
+    ordersHint = 0,
   ) {
     assert(idempotencyMax >= 1, "idempotencyMax must be at least 1");
+    // Sized for `ordersHint` live orders up front (a restore knows roughly how many):
+    // growing the indexes step by step maps a new array each time.
+    this.store = new OrderStore(Math.max(64, ordersHint));
+    this.orders = new SlotTable(2 * ordersHint);
+    this.openCmds = new SlotTable(2 * ordersHint);
+    this.accounts = new AccountIndex(this.store);
+    this.expiry = new ExpiryQueue(this.store);
     this.byCmd = new IdempotencyIndex(idempotencyMax);
     this.terminal = new TerminalOrders(terminalOrdersMax);
   }
@@ -147,9 +156,8 @@ export class PartitionState {
     this.openCmds.add(this.placedHash, o);
   }
 
-  /** The order's idempotency entry is open again (restoring a resting order). */
-  rememberOpen(o: number): void {
-    const cmdId = this.store.cmdId(o);
+  /** The order's idempotency entry is open again (restoring a resting order; `cmdId` is its cmdId). */
+  rememberOpen(o: number, cmdId: string): void {
     const h = hashString(cmdId);
     if (this.openOrder(cmdId, h) >= 0 || this.byCmd.get(cmdId, h) !== undefined) this.store.markNotIndexed(o);
     else this.openCmds.add(h, o);

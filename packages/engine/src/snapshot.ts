@@ -8,7 +8,6 @@ import type { OrderColumns } from "./order-columns.js";
 import { OrderBook } from "./order-book.js";
 import { PartitionState } from "./partition-state.js";
 import { flatString } from "./flat-string.js";
-import { isPackableUuid } from "./cmd-id.js";
 import { MsgpackReader } from "./msgpack-reader.js";
 import { MsgpackWriter } from "./msgpack-writer.js";
 import { hashString } from "./string-hash.js";
@@ -198,7 +197,8 @@ export function* decodeSnapshotInSlices(
     const r = new MsgpackReader(bytes);
     const head = readHead(r);
     if (head === null) return rebuild(unpack(bytes), terminalOrdersMax, idempotencyMax);
-    s = new PartitionState(head.partition, terminalOrdersMax, idempotencyMax);
+    // A resting order takes ~100 bytes of a snapshot: an upper bound on the orders to come.
+    s = new PartitionState(head.partition, terminalOrdersMax, idempotencyMax, Math.ceil(bytes.length / 100));
     s.seq = head.seq;
     s.tradeSeq = head.tradeSeq;
     s.lastInSeq = head.lastInSeq;
@@ -335,13 +335,13 @@ function restOrder(s: PartitionState, book: OrderBook, lvl: PriceLevel, t: Order
   if (t[3] !== book.symbol) fail(`order ${t[0]} of market ${t[3]} rests in the book of ${book.symbol}`);
   if (!(t[13] === "new" || t[13] === "open" || t[13] === "partially_filled")) fail(`order ${t[0]} rests while ${t[13]}`);
   const st = s.store;
-  // A cmdId kept as a string must not be a slice of the whole snapshot's text (flat-string.ts).
-  if (!isPackableUuid(t[1])) t[1] = flatString(t[1]);
   const o = st.allocTuple(t);
+  // A cmdId kept as a string must not be a slice of the whole snapshot's text (flat-string.ts).
+  if (st.cmdIsText(o)) st.replaceText(o, flatString(t[1]));
   lvl.append(st, o);
   book.resting++;
   s.indexOrder(o);
-  s.rememberOpen(o);
+  s.rememberOpen(o, t[1]);
   if (st.expireAt(o) > 0) s.expiry.push(o);
 }
 
