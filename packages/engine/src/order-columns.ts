@@ -2,7 +2,7 @@ import { fail } from "./assert.js";
 import { CMD_WORDS, packUuid, uuidAscii, uuidEquals, uuidText } from "./cmd-id.js";
 import { MARKET_BITS, marketIndex, marketName } from "./market-names.js";
 import type { MsgpackWriter } from "./msgpack-writer.js";
-import { grownArray, pageArray } from "./page-arrays.js";
+import { grownBuffer, mappedBuffer } from "./page-arrays.js";
 import type { OrderTuple } from "./snapshot.js";
 import { ORDER_TYPES, STP_MODES, TIFS } from "./types.js";
 import type { OrderStatus, OrderType, OrderView, StpMode, TimeInForce } from "./types.js";
@@ -35,8 +35,18 @@ export const RESTING = 1 << 13;
 const MARKET_SHIFT = 14;
 if (MARKET_SHIFT + MARKET_BITS > 32) fail("packed order field overflows 32 bits");
 
-// Numbers of an order, side by side in `num`.
+// An order's row: 80 bytes, read as 10 doubles (f64) or 20 Int32s (i32) of one buffer.
+// Doubles 0-4: id, price, remaining, filled, expireAt; Int32 10: the packed field; 11-14:
+// the cmdId's words (or, for a text cmdId, its index in the text pool at 11); 15-19: the
+// store's links (unused in other column sets). One row is a cache line and a quarter,
+// where separate arrays per field cost a cache line each.
+export const ROW_F64 = 10;
+export const ROW_I32 = 20;
 export const NUM = 5;
+export const PACKED = 10;
+const CMD = 11;
+export const LINK = 15;
+const ROW_BYTES = 80;
 export const ID = 0;
 export const PRICE = 1;
 export const REMAINING = 2;
@@ -81,10 +91,11 @@ const asciiScratch = new Uint8Array(36);
  * from the page allocator and grow in place (page-arrays.ts).
  */
 export class OrderColumns {
-  num: Float64Array;
-  packed: Int32Array;
+  /** The rows (mapped, grown in place: page-arrays.ts), viewed two ways; the views track its length. */
+  private buffer: ArrayBuffer;
+  f64: Float64Array;
+  i32: Int32Array;
   account: (string | undefined)[];
-  cmd: Int32Array;
   /**
    * cmdIds that are not packable UUIDs (CMD_TEXT rows), in a pool whose index the row
    * keeps in its first cmd word; freed entries are reused. Packed rows cost nothing
@@ -96,14 +107,14 @@ export class OrderColumns {
 
   constructor(capacity: number) {
     const cap = Math.max(MIN_CAPACITY, capacity);
-    this.num = pageArray(Float64Array, NUM * cap);
-    this.packed = pageArray(Int32Array, cap);
+    this.buffer = mappedBuffer(ROW_BYTES * cap);
+    this.f64 = new Float64Array(this.buffer);
+    this.i32 = new Int32Array(this.buffer);
     this.account = new Array<string | undefined>(cap).fill(undefined);
-    this.cmd = pageArray(Int32Array, CMD_WORDS * cap);
   }
 
   get capacity(): number {
-    return this.packed.length;
+    return this.i32.length / ROW_I32;
   }
 
   /** Room for at least `rows` rows, growing by half at least (for sets of rows refilled again and again). */
@@ -114,10 +125,12 @@ export class OrderColumns {
   /** Room for `capacity` rows, keeping the ones stored. */
   grow(capacity: number): void {
     if (capacity <= this.capacity) return;
-    this.num = grownArray(Float64Array, this.num, NUM * capacity);
-    this.cmd = grownArray(Int32Array, this.cmd, CMD_WORDS * capacity);
-    // Last: capacity is the length of `packed`.
-    this.packed = grownArray(Int32Array, this.packed, capacity);
+    const buffer = grownBuffer(this.buffer, ROW_BYTES * capacity);
+    if (buffer !== this.buffer) {
+      this.buffer = buffer;
+      this.f64 = new Float64Array(buffer);
+      this.i32 = new Int32Array(buffer);
+    }
     const a = this.account;
     while (a.length < capacity) a.push(undefined);
   }
@@ -127,8 +140,8 @@ export class OrderColumns {
     i: number, id: number, cmdId: string, account: string, packed: number, expireAt: number, price: number,
     remaining: number, filled: number,
   ): void {
-    const n = this.num;
-    const b = NUM * i;
+    const n = this.f64;
+    const b = ROW_F64 * i;
     n[b + ID] = id;
     n[b + PRICE] = price;
     n[b + REMAINING] = remaining;
@@ -136,11 +149,11 @@ export class OrderColumns {
     n[b + EXPIRE_AT] = expireAt;
     this.account[i] = account;
     this.dropText(i);
-    if (packUuid(cmdId, this.cmd, CMD_WORDS * i)) {
-      this.packed[i] = packed & ~CMD_TEXT;
+    if (packUuid(cmdId, this.i32, ROW_I32 * i + CMD)) {
+      this.i32[ROW_I32 * i + PACKED] = packed & ~CMD_TEXT;
     } else {
-      this.packed[i] = packed | CMD_TEXT;
-      this.cmd[CMD_WORDS * i] = this.keepText(cmdId);
+      this.i32[ROW_I32 * i + PACKED] = packed | CMD_TEXT;
+      this.i32[ROW_I32 * i + CMD] = this.keepText(cmdId);
     }
   }
 
@@ -152,21 +165,21 @@ export class OrderColumns {
 
   /** Copies row `from` of `src` to row `to` of this (the order's state, not its place in any list). */
   copy(src: OrderColumns, from: number, to: number): void {
-    const s = src.num;
-    const n = this.num;
-    for (let k = 0; k < NUM; k++) n[NUM * to + k] = s[NUM * from + k]!;
+    const s = src.f64;
+    const n = this.f64;
+    for (let k = 0; k < NUM; k++) n[ROW_F64 * to + k] = s[ROW_F64 * from + k]!;
     this.dropText(to);
-    const p = src.packed[from]!;
-    this.packed[to] = p & ~RESTING;
+    const p = src.i32[ROW_I32 * from + PACKED]!;
+    this.i32[ROW_I32 * to + PACKED] = p & ~RESTING;
     this.account[to] = src.account[from];
-    if ((p & CMD_TEXT) !== 0) this.cmd[CMD_WORDS * to] = this.keepText(src.textOf(from));
-    else for (let k = 0; k < CMD_WORDS; k++) this.cmd[CMD_WORDS * to + k] = src.cmd[CMD_WORDS * from + k]!;
+    if ((p & CMD_TEXT) !== 0) this.i32[ROW_I32 * to + CMD] = this.keepText(src.textOf(from));
+    else for (let k = 0; k < CMD_WORDS; k++) this.i32[ROW_I32 * to + CMD + k] = src.i32[ROW_I32 * from + CMD + k]!;
   }
 
   /** Drops the references row i holds. */
   clear(i: number): void {
     this.dropText(i);
-    this.packed[i] = 0;
+    this.i32[ROW_I32 * i + PACKED] = 0;
     this.account[i] = undefined;
   }
 
@@ -177,17 +190,17 @@ export class OrderColumns {
 
   /** Is row i's cmdId kept as text (not a packed UUID)? */
   cmdIsText(i: number): boolean {
-    return (this.packed[i]! & CMD_TEXT) !== 0;
+    return (this.i32[ROW_I32 * i + PACKED]! & CMD_TEXT) !== 0;
   }
 
   /** Replaces row i's text cmdId with an equal string (a flat copy of a decoded one). */
   replaceText(i: number, s: string): void {
     if (this.textOf(i) !== s) fail(`row ${i}: cmdId replaced by a different one`);
-    this.text[this.cmd[CMD_WORDS * i]!] = s;
+    this.text[this.i32[ROW_I32 * i + CMD]!] = s;
   }
 
   private textOf(i: number): string {
-    return this.text[this.cmd[CMD_WORDS * i]!]!;
+    return this.text[this.i32[ROW_I32 * i + CMD]!]!;
   }
 
   private keepText(s: string): number {
@@ -199,31 +212,31 @@ export class OrderColumns {
 
   /** Frees row i's pooled cmdId, if it has one. */
   private dropText(i: number): void {
-    if ((this.packed[i]! & CMD_TEXT) === 0) return;
-    const t = this.cmd[CMD_WORDS * i]!;
+    if ((this.i32[ROW_I32 * i + PACKED]! & CMD_TEXT) === 0) return;
+    const t = this.i32[ROW_I32 * i + CMD]!;
     this.text[t] = undefined;
     this.textFree.push(t);
-    this.packed[i] = this.packed[i]! & ~CMD_TEXT;
+    this.i32[ROW_I32 * i + PACKED] = this.i32[ROW_I32 * i + PACKED]! & ~CMD_TEXT;
   }
 
   id(i: number): number {
-    return this.num[NUM * i + ID]!;
+    return this.f64[ROW_F64 * i + ID]!;
   }
 
   price(i: number): number {
-    return this.num[NUM * i + PRICE]!;
+    return this.f64[ROW_F64 * i + PRICE]!;
   }
 
   remaining(i: number): number {
-    return this.num[NUM * i + REMAINING]!;
+    return this.f64[ROW_F64 * i + REMAINING]!;
   }
 
   filled(i: number): number {
-    return this.num[NUM * i + FILLED_QTY]!;
+    return this.f64[ROW_F64 * i + FILLED_QTY]!;
   }
 
   expireAt(i: number): number {
-    return this.num[NUM * i + EXPIRE_AT]!;
+    return this.f64[ROW_F64 * i + EXPIRE_AT]!;
   }
 
   qty(i: number): number {
@@ -235,28 +248,28 @@ export class OrderColumns {
   }
 
   market(i: number): string {
-    return marketName(this.packed[i]! >>> MARKET_SHIFT);
+    return marketName(this.i32[ROW_I32 * i + PACKED]! >>> MARKET_SHIFT);
   }
 
   isBuy(i: number): boolean {
-    return (this.packed[i]! & BUY) !== 0;
+    return (this.i32[ROW_I32 * i + PACKED]! & BUY) !== 0;
   }
 
   postOnly(i: number): boolean {
-    return (this.packed[i]! & POST_ONLY) !== 0;
+    return (this.i32[ROW_I32 * i + PACKED]! & POST_ONLY) !== 0;
   }
 
   orderType(i: number): OrderType {
-    return ORDER_TYPES[(this.packed[i]! >> TYPE_SHIFT) & 0b1]!;
+    return ORDER_TYPES[(this.i32[ROW_I32 * i + PACKED]! >> TYPE_SHIFT) & 0b1]!;
   }
 
   tif(i: number): TimeInForce {
-    return TIFS[(this.packed[i]! >> TIF_SHIFT) & 0b11]!;
+    return TIFS[(this.i32[ROW_I32 * i + PACKED]! >> TIF_SHIFT) & 0b11]!;
   }
 
   /** The self-trade mode's index in STP_MODES (0 is "none"). */
   stpIndex(i: number): number {
-    return (this.packed[i]! >> STP_SHIFT) & 0b111;
+    return (this.i32[ROW_I32 * i + PACKED]! >> STP_SHIFT) & 0b111;
   }
 
   stp(i: number): StpMode {
@@ -264,34 +277,34 @@ export class OrderColumns {
   }
 
   status(i: number): OrderStatus {
-    return STATUSES[this.packed[i]! & STATUS_MASK]!;
+    return STATUSES[this.i32[ROW_I32 * i + PACKED]! & STATUS_MASK]!;
   }
 
   /** Working: new, open or partially filled. */
   live(i: number): boolean {
-    return (this.packed[i]! & STATUS_MASK) <= PARTIAL;
+    return (this.i32[ROW_I32 * i + PACKED]! & STATUS_MASK) <= PARTIAL;
   }
 
   /** False for an order placed under a repeated cmdId with the test switch that allows it. */
   indexed(i: number): boolean {
-    return (this.packed[i]! & NOT_INDEXED) === 0;
+    return (this.i32[ROW_I32 * i + PACKED]! & NOT_INDEXED) === 0;
   }
 
   cmdId(i: number): string {
-    return (this.packed[i]! & CMD_TEXT) !== 0 ? this.textOf(i) : uuidText(this.cmd, CMD_WORDS * i);
+    return (this.i32[ROW_I32 * i + PACKED]! & CMD_TEXT) !== 0 ? this.textOf(i) : uuidText(this.i32, ROW_I32 * i + CMD);
   }
 
   /** Is `cmdId` row i's cmdId? */
   cmdIs(i: number, cmdId: string): boolean {
-    return (this.packed[i]! & CMD_TEXT) !== 0 ? this.textOf(i) === cmdId : uuidEquals(cmdId, this.cmd, CMD_WORDS * i);
+    return (this.i32[ROW_I32 * i + PACKED]! & CMD_TEXT) !== 0 ? this.textOf(i) === cmdId : uuidEquals(cmdId, this.i32, ROW_I32 * i + CMD);
   }
 
   /** Writes row i's cmdId as a msgpack string (a packed one straight from its words). */
   writeCmdId(w: MsgpackWriter, i: number): void {
-    if ((this.packed[i]! & CMD_TEXT) !== 0) {
+    if ((this.i32[ROW_I32 * i + PACKED]! & CMD_TEXT) !== 0) {
       w.string(this.textOf(i));
     } else {
-      uuidAscii(this.cmd, CMD_WORDS * i, asciiScratch);
+      uuidAscii(this.i32, ROW_I32 * i + CMD, asciiScratch);
       w.ascii(asciiScratch);
     }
   }

@@ -1,7 +1,6 @@
 import { fail } from "./assert.js";
-import { grownArray, pageArray } from "./page-arrays.js";
 import {
-  CANCELLED, EXPIRED, FILLED, FILLED_QTY, NOT_INDEXED, NUM, OPEN, OrderColumns, PARTIAL, PRICE, REMAINING, RESTING, STATUS_MASK,
+  CANCELLED, EXPIRED, FILLED, FILLED_QTY, LINK, NOT_INDEXED, OPEN, PACKED, ROW_F64, ROW_I32, OrderColumns, PARTIAL, PRICE, REMAINING, RESTING, STATUS_MASK,
   STATUSES, packFields,
 } from "./order-columns.js";
 import type { OrderTuple } from "./snapshot.js";
@@ -20,8 +19,7 @@ const NEXT: readonly number[] = [
 /** "No order" in a link. */
 export const NONE = -1;
 
-// Links of an order, side by side in `links`.
-const LINKS = 5;
+// Links of an order, in its row from Int32 LINK on.
 /** Previous and next order at the order's price level. */
 const PREV = 0;
 const NEXT_AT_LEVEL = 1;
@@ -44,7 +42,6 @@ const HEAP = 4;
  * live orders; a restore from a snapshot starts compact.
  */
 export class OrderStore extends OrderColumns {
-  links: Int32Array;
   private freeHead = NONE;
   private used = 0;
   private live_ = 0;
@@ -54,7 +51,6 @@ export class OrderStore extends OrderColumns {
 
   constructor(capacity = 64) {
     super(capacity);
-    this.links = pageArray(Int32Array, LINKS * this.capacity);
   }
 
   /** Slots in use. */
@@ -83,12 +79,13 @@ export class OrderStore extends OrderColumns {
 
   /** Frees the slot of an order that is on no list. */
   release(o: number): void {
-    const l = this.links;
-    if ((this.packed[o]! & RESTING) !== 0 || l[LINKS * o + A_PREV] !== NONE || l[LINKS * o + HEAP] !== NONE)
+    const l = this.i32;
+    const b = ROW_I32 * o + LINK;
+    if ((l[ROW_I32 * o + PACKED]! & RESTING) !== 0 || l[b + A_PREV] !== NONE || l[b + HEAP] !== NONE)
       fail(`order ${this.id(o)} released while listed`);
     if (o === this.recentSlot) this.recentSlot = NONE;
     this.clear(o);
-    l[LINKS * o + NEXT_AT_LEVEL] = this.freeHead;
+    l[b + NEXT_AT_LEVEL] = this.freeHead;
     this.freeHead = o;
     this.live_--;
   }
@@ -100,73 +97,73 @@ export class OrderStore extends OrderColumns {
   // ---- links ----
 
   prev(o: number): number {
-    return this.links[LINKS * o + PREV]!;
+    return this.i32[ROW_I32 * o + LINK + PREV]!;
   }
 
   next(o: number): number {
-    return this.links[LINKS * o + NEXT_AT_LEVEL]!;
+    return this.i32[ROW_I32 * o + LINK + NEXT_AT_LEVEL]!;
   }
 
   setLevelLinks(o: number, prev: number, next: number): void {
-    this.links[LINKS * o + PREV] = prev;
-    this.links[LINKS * o + NEXT_AT_LEVEL] = next;
+    this.i32[ROW_I32 * o + LINK + PREV] = prev;
+    this.i32[ROW_I32 * o + LINK + NEXT_AT_LEVEL] = next;
   }
 
   setNext(o: number, next: number): void {
-    this.links[LINKS * o + NEXT_AT_LEVEL] = next;
+    this.i32[ROW_I32 * o + LINK + NEXT_AT_LEVEL] = next;
   }
 
   setPrev(o: number, prev: number): void {
-    this.links[LINKS * o + PREV] = prev;
+    this.i32[ROW_I32 * o + LINK + PREV] = prev;
   }
 
   aPrev(o: number): number {
-    return this.links[LINKS * o + A_PREV]!;
+    return this.i32[ROW_I32 * o + LINK + A_PREV]!;
   }
 
   aNext(o: number): number {
-    return this.links[LINKS * o + A_NEXT]!;
+    return this.i32[ROW_I32 * o + LINK + A_NEXT]!;
   }
 
   setAPrev(o: number, prev: number): void {
-    this.links[LINKS * o + A_PREV] = prev;
+    this.i32[ROW_I32 * o + LINK + A_PREV] = prev;
   }
 
   setANext(o: number, next: number): void {
-    this.links[LINKS * o + A_NEXT] = next;
+    this.i32[ROW_I32 * o + LINK + A_NEXT] = next;
   }
 
   heapIndex(o: number): number {
-    return this.links[LINKS * o + HEAP]!;
+    return this.i32[ROW_I32 * o + LINK + HEAP]!;
   }
 
   setHeapIndex(o: number, i: number): void {
-    this.links[LINKS * o + HEAP] = i;
+    this.i32[ROW_I32 * o + LINK + HEAP] = i;
   }
 
   resting(o: number): boolean {
-    return (this.packed[o]! & RESTING) !== 0;
+    return (this.i32[ROW_I32 * o + PACKED]! & RESTING) !== 0;
   }
 
   setResting(o: number, resting: boolean): void {
-    this.packed[o] = resting ? this.packed[o]! | RESTING : this.packed[o]! & ~RESTING;
+    this.i32[ROW_I32 * o + PACKED] = resting ? this.i32[ROW_I32 * o + PACKED]! | RESTING : this.i32[ROW_I32 * o + PACKED]! & ~RESTING;
   }
 
   markNotIndexed(o: number): void {
-    this.packed[o] = this.packed[o]! | NOT_INDEXED;
+    this.i32[ROW_I32 * o + PACKED] = this.i32[ROW_I32 * o + PACKED]! | NOT_INDEXED;
   }
 
   // ---- the actor's messages ----
 
   /** Sets the status without a transition check (restoring a snapshot). */
   setStatus(o: number, status: number): void {
-    this.packed[o] = (this.packed[o]! & ~STATUS_MASK) | status;
+    this.i32[ROW_I32 * o + PACKED] = (this.i32[ROW_I32 * o + PACKED]! & ~STATUS_MASK) | status;
   }
 
   private moveTo(o: number, s: number): void {
-    const from = this.packed[o]! & STATUS_MASK;
+    const from = this.i32[ROW_I32 * o + PACKED]! & STATUS_MASK;
     if ((NEXT[from]! & (1 << s)) === 0) fail(`order ${this.id(o)}: ${STATUSES[from]} -> ${STATUSES[s]}`);
-    this.packed[o] = (this.packed[o]! & ~STATUS_MASK) | s;
+    this.i32[ROW_I32 * o + PACKED] = (this.i32[ROW_I32 * o + PACKED]! & ~STATUS_MASK) | s;
   }
 
   /** Accepted and working (resting or about to match). */
@@ -175,8 +172,8 @@ export class OrderStore extends OrderColumns {
   }
 
   fill(o: number, q: number): void {
-    const n = this.num;
-    const b = NUM * o;
+    const n = this.f64;
+    const b = ROW_F64 * o;
     const rem = n[b + REMAINING]!;
     if (!(q > 0 && q <= rem)) fail(`order ${this.id(o)}: fill ${q} of ${rem}`);
     n[b + REMAINING] = rem - q;
@@ -188,15 +185,15 @@ export class OrderStore extends OrderColumns {
   reduce(o: number, q: number): void {
     const rem = this.remaining(o);
     if (!(q > 0 && q < rem)) fail(`order ${this.id(o)}: reduce ${q} of ${rem}`);
-    this.num[NUM * o + REMAINING] = rem - q;
+    this.f64[ROW_F64 * o + REMAINING] = rem - q;
   }
 
   /** New price and/or open quantity (amend that loses priority). */
   replace(o: number, price: number, remaining: number): void {
     if (this.resting(o)) fail(`order ${this.id(o)}: replaced while resting`);
     if (remaining <= 0) fail(`order ${this.id(o)}: replace to ${remaining}`);
-    this.num[NUM * o + PRICE] = price;
-    this.num[NUM * o + REMAINING] = remaining;
+    this.f64[ROW_F64 * o + PRICE] = price;
+    this.f64[ROW_F64 * o + REMAINING] = remaining;
   }
 
   cancel(o: number): void {
@@ -210,21 +207,20 @@ export class OrderStore extends OrderColumns {
   private take(): number {
     let o = this.freeHead;
     if (o !== NONE) {
-      this.freeHead = this.links[LINKS * o + NEXT_AT_LEVEL]!;
+      this.freeHead = this.i32[ROW_I32 * o + LINK + NEXT_AT_LEVEL]!;
     } else {
       o = this.used++;
       if (o >= this.capacity) this.growTo(2 * this.capacity);
     }
-    const l = this.links;
-    const b = LINKS * o;
+    const l = this.i32;
+    const b = ROW_I32 * o + LINK;
     l[b + PREV] = l[b + NEXT_AT_LEVEL] = l[b + A_PREV] = l[b + A_NEXT] = l[b + HEAP] = NONE;
     this.live_++;
     return o;
   }
 
-  /** Links are set when a slot is taken, so new ones need no filling. */
+  /** Links are set when a slot is taken, so new rows need no filling. */
   private growTo(capacity: number): void {
-    this.links = grownArray(Int32Array, this.links, LINKS * capacity);
     this.grow(capacity);
   }
 }

@@ -66,3 +66,25 @@ export function grownArray<T extends PageArray>(type: PageArrayType<T>, a: T, le
   b.set(a);
   return b;
 }
+
+/** A zeroed buffer of `bytes`, mapped, that can grow in place to 4 times that (4 MiB at least). */
+export function mappedBuffer(bytes: number): ArrayBuffer {
+  if (bytes > MAX_ARRAY_BYTES) throw new RangeError(`a buffer of ${bytes} bytes is over the ${MAX_ARRAY_BYTES}-byte limit`);
+  return new Resizable(bytes, { maxByteLength: Math.min(MAX_ARRAY_BYTES, Math.max(4 * bytes, RESERVE_MIN_BYTES)) });
+}
+
+/**
+ * `buffer` with room for `bytes`, its contents kept and new bytes zero: the same buffer
+ * when it grows in place (its length-tracking views follow), else a copy in a new mapping.
+ */
+export function grownBuffer(buffer: ArrayBuffer, bytes: number): ArrayBuffer {
+  const b = buffer as ResizableBuffer;
+  if (bytes <= b.byteLength) return buffer;
+  if (typeof b.resize === "function" && bytes <= b.maxByteLength) {
+    b.resize(bytes);
+    return buffer;
+  }
+  const next = mappedBuffer(bytes);
+  new Uint8Array(next).set(new Uint8Array(buffer));
+  return next;
+}
