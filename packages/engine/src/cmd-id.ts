@@ -26,15 +26,13 @@ function digit(s: string, i: number): number {
   return c < 128 ? HEX_VALUE[c]! : -1;
 }
 
+const parsed = new Int32Array(CMD_WORDS);
+const other = new Int32Array(CMD_WORDS);
+
 /** Is `s` a lowercase UUID in canonical form (what `packUuid` accepts)? */
 export function isPackableUuid(s: string): boolean {
-  if (s.length !== 36) return false;
-  if (s.charCodeAt(8) !== DASH || s.charCodeAt(13) !== DASH || s.charCodeAt(18) !== DASH || s.charCodeAt(23) !== DASH) return false;
-  for (let i = 0; i < 32; i++) if (digit(s, i) < 0) return false;
-  return true;
+  return packUuid(s, other, 0);
 }
-
-const parsed = new Int32Array(CMD_WORDS);
 
 /** Writes the words of `s` at `words[at..at+4)`; false, writing nothing, when `s` is not a packable UUID. */
 export function packUuid(s: string, words: Int32Array, at: number): boolean {
@@ -55,17 +53,8 @@ export function packUuid(s: string, words: Int32Array, at: number): boolean {
 
 /** Is `s` the UUID whose words are at `words[at..at+4)`? */
 export function uuidEquals(s: string, words: Int32Array, at: number): boolean {
-  if (s.length !== 36) return false;
-  if (s.charCodeAt(8) !== DASH || s.charCodeAt(13) !== DASH || s.charCodeAt(18) !== DASH || s.charCodeAt(23) !== DASH) return false;
-  for (let w = 0; w < CMD_WORDS; w++) {
-    let v = 0;
-    for (let i = 8 * w; i < 8 * w + 8; i++) {
-      const d = digit(s, i);
-      if (d < 0) return false;
-      v = (v << 4) | d;
-    }
-    if (words[at + w] !== v) return false;
-  }
+  if (!packUuid(s, other, 0)) return false;
+  for (let w = 0; w < CMD_WORDS; w++) if (words[at + w] !== other[w]) return false;
   return true;
 }
 
