@@ -155,11 +155,6 @@ export class OrderStore extends OrderColumns {
 
   // ---- the actor's messages ----
 
-  /** Sets the status without a transition check (restoring a snapshot). */
-  setStatus(o: number, status: number): void {
-    this.i32[ROW_I32 * o + PACKED] = (this.i32[ROW_I32 * o + PACKED]! & ~STATUS_MASK) | status;
-  }
-
   private moveTo(o: number, s: number): void {
     const from = this.i32[ROW_I32 * o + PACKED]! & STATUS_MASK;
     if ((NEXT[from]! & (1 << s)) === 0) fail(`order ${this.id(o)}: ${STATUSES[from]} -> ${STATUSES[s]}`);

@@ -1,6 +1,6 @@
 /**
- * Typed arrays whose memory comes from V8's page allocator (mmap) instead of malloc,
- * for the engine's big, growing arrays (order columns, slot tables).
+ * Buffers whose memory comes from V8's page allocator (mmap) instead of malloc, for the
+ * engine's big, growing arrays (order rows, slot tables).
  *
  * Why: glibc raises its mmap threshold to the size of each large block freed (up to
  * 32 MB), so once the first big array is freed, arrays of a few MB come from malloc's
@@ -10,6 +10,13 @@
  * An ES2024 resizable ArrayBuffer is always mapped by V8 itself: it reserves address
  * space up to its `maxByteLength` and commits pages as it grows, in place, and unmapping
  * it returns the memory. Growth within the reservation copies nothing.
+ *
+ * Every such array is mapped, small ones included: with small ones from malloc and big
+ * ones mapped, each access site saw two kinds of typed array and `bench match` ran
+ * ~35 % slower than before column-wise storage, against ~15 % with mapped arrays only
+ * and ~10 % with malloc'ed ones only (which measured ~50 MB more at 1M resting orders).
+ * The cost is system calls where engines are created by the thousand (the engine's
+ * tests: ~4 s more).
  */
 
 /** The ES2024 resizable ArrayBuffer (the ES2023 lib this project compiles against does not type it). */
@@ -19,57 +26,31 @@ interface ResizableBuffer extends ArrayBuffer {
 }
 const Resizable = ArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => ResizableBuffer;
 
-const RESERVE_MIN_BYTES = 4 * 1024 * 1024;
-
 /** V8's largest `maxByteLength`. */
 export const MAX_ARRAY_BYTES = 2 ** 32;
 
-type PageArray = Float64Array | Int32Array;
-interface PageArrayType<T extends PageArray> {
-  new (buffer: ArrayBuffer): T;
-  readonly BYTES_PER_ELEMENT: number;
-}
-
 /**
- * A zeroed array of `length` elements that can grow in place to `reserveFactor` times that.
- * Every array of the kinds the engine's hot code reads is mapped, small ones included:
- * with small ones from malloc and big ones mapped, each access site saw two kinds of
- * typed array and `bench match` ran ~35 % slower than before column-wise storage,
- * against ~15 % with mapped arrays only and ~10 % with malloc'ed ones only (which
- * measured ~50 MB more at 1M resting orders). The cost of mapping every array is system
- * calls where engines are created by the thousand (the engine's tests: ~4 s more).
+ * Address space a growable buffer reserves at least (not memory: pages count once
+ * written), so that a small partition's rows grow in place to ~50,000 orders instead of
+ * moving to a new mapping every fourfold (restoring 1,600 orders took 3.7 ms, 1.1 ms
+ * before column-wise storage, ~1.9 ms with this).
  */
-export function pageArray<T extends PageArray>(type: PageArrayType<T>, length: number, reserveFactor = 4): T {
-  const bytes = length * type.BYTES_PER_ELEMENT;
-  if (bytes > MAX_ARRAY_BYTES) throw new RangeError(`an array of ${bytes} bytes is over the ${MAX_ARRAY_BYTES}-byte limit`);
-  // At least 4 MiB of address space (not memory: pages count once written), so a small
-  // partition's columns grow in place to ~100,000 orders instead of being copied to a
-  // new mapping every fourfold (restoring 1,600 orders took 3.7 ms instead of 1.1).
-  const max = Math.min(MAX_ARRAY_BYTES, Math.max(bytes, reserveFactor * bytes, reserveFactor > 1 ? RESERVE_MIN_BYTES : 0));
-  // A length-tracking view: it follows the buffer when the buffer grows.
-  return new type(new Resizable(bytes, { maxByteLength: max }));
-}
+const RESERVE_MIN_BYTES = 4 * 1024 * 1024;
 
-/**
- * `a` with room for `length` elements, its contents kept and new elements zero: `a`
- * itself when its buffer can grow in place, else a copy in a new, larger reservation.
- */
-export function grownArray<T extends PageArray>(type: PageArrayType<T>, a: T, length: number): T {
-  const bytes = length * type.BYTES_PER_ELEMENT;
-  const buffer = a.buffer as ResizableBuffer;
-  if (bytes <= buffer.byteLength) return a;
-  if (typeof buffer.resize === "function" && bytes <= buffer.maxByteLength) {
-    buffer.resize(bytes);
-    return a;
-  }
-  const b = pageArray(type, length);
-  b.set(a);
-  return b;
-}
-
-/** A zeroed buffer of `bytes`, mapped, that can grow in place to 4 times that (4 MiB at least). */
-export function mappedBuffer(bytes: number): ArrayBuffer {
+function checked(bytes: number): number {
   if (bytes > MAX_ARRAY_BYTES) throw new RangeError(`a buffer of ${bytes} bytes is over the ${MAX_ARRAY_BYTES}-byte limit`);
+  return bytes;
+}
+
+/** A zeroed, mapped Int32Array of `length` elements (it does not grow: a resized table is a new one). */
+export function mappedInt32Array(length: number): Int32Array {
+  const bytes = checked(4 * length);
+  return new Int32Array(new Resizable(bytes, { maxByteLength: bytes }));
+}
+
+/** A zeroed, mapped buffer of `bytes` that can grow in place to 4 times that (4 MiB at least). */
+export function mappedBuffer(bytes: number): ArrayBuffer {
+  checked(bytes);
   return new Resizable(bytes, { maxByteLength: Math.min(MAX_ARRAY_BYTES, Math.max(4 * bytes, RESERVE_MIN_BYTES)) });
 }
 

@@ -1,5 +1,5 @@
 import { assert, fail } from "./assert.js";
-import { pageArray } from "./page-arrays.js";
+import { mappedInt32Array } from "./page-arrays.js";
 
 const MIN_CAPACITY = 16;
 /** Multiplier of Fibonacci hashing: 2^32 / golden ratio. */
@@ -28,7 +28,7 @@ export class SlotTable {
 
   constructor(capacity = MIN_CAPACITY) {
     const cap = Math.max(MIN_CAPACITY, 2 ** Math.ceil(Math.log2(capacity)));
-    this.entries = pageArray(Int32Array, 2 * cap, 1);
+    this.entries = mappedInt32Array(2 * cap);
     this.mask = cap - 1;
     this.shift = 32 - Math.log2(cap);
   }
@@ -105,7 +105,7 @@ export class SlotTable {
 
   private resize(cap: number): void {
     const old = this.entries;
-    const e = (this.entries = pageArray(Int32Array, 2 * cap, 1));
+    const e = (this.entries = mappedInt32Array(2 * cap));
     const mask = (this.mask = cap - 1);
     this.shift = 32 - Math.log2(cap);
     for (let b = 0; b < old.length; b += 2) {
