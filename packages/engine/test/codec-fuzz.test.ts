@@ -4,32 +4,9 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { decodeCommand, encodeCommand, validateCommand, type DecodeResult } from "../src/codec.js";
 import { limits } from "../src/limits.js";
-import { MARKET_STATES, ORDER_TYPES, SIDES, STP_MODES, TIFS } from "../src/types.js";
 import type { AnyCommand, CommandKind, RejectCode } from "../src/types.js";
 import { REQUIRED } from "./support/required-fields.js";
-
-// An independent description of the wire format (the oracle), deliberately not read from command-schema.ts.
-
-type Rule =
-  | { t: "string"; max: number }
-  | { t: "int"; min: number; max: number }
-  | { t: "enum"; values: readonly string[] }
-  | { t: "boolean" };
-
-const ID: Rule = { t: "string", max: limits.idLengthMax };
-const SYM: Rule = { t: "string", max: limits.symbolLengthMax };
-const PRICE: Rule = { t: "int", min: 1, max: limits.priceMax };
-const QTY: Rule = { t: "int", min: 1, max: limits.qtyMax };
-const RULES: Readonly<Record<string, Rule>> = {
-  cmdId: ID, account: ID, market: SYM, symbol: SYM,
-  side: { t: "enum", values: SIDES }, type: { t: "enum", values: ORDER_TYPES }, tif: { t: "enum", values: TIFS },
-  stp: { t: "enum", values: STP_MODES }, state: { t: "enum", values: MARKET_STATES }, postOnly: { t: "boolean" },
-  price: PRICE, protectionPrice: PRICE, tickSize: PRICE, refPrice: PRICE,
-  qty: QTY, lotSize: QTY, minQty: QTY, maxQty: QTY,
-  orderId: { t: "int", min: 1, max: Number.MAX_SAFE_INTEGER },
-  expireAt: { t: "int", min: 0, max: Number.MAX_SAFE_INTEGER },
-  bandBps: { t: "int", min: 1, max: limits.bandBpsMax },
-};
+import { FIELDS, RULES, type Rule } from "./support/wire-rules.js";
 
 const OPTIONAL: Readonly<Record<CommandKind, readonly string[]>> = {
   place: ["price", "tif", "expireAt", "postOnly", "stp", "protectionPrice"],
@@ -66,13 +43,13 @@ function command(kind: CommandKind, fields: readonly string[]): fc.Arbitrary<Rec
 }
 
 const COMMANDS: Record<CommandKind, fc.Arbitrary<Record<string, unknown>>> = {
-  place: command("place", ["market", "side", "type", "price", "qty", "tif", "expireAt", "postOnly", "stp", "protectionPrice"]),
-  cancel: command("cancel", ["market", "orderId"]),
-  amend: command("amend", ["market", "orderId", "price", "qty"]).filter((c) => "price" in c || "qty" in c),
-  cancelAll: command("cancelAll", ["market"]),
-  market: command("market", ["symbol", "tickSize", "lotSize", "minQty", "maxQty", "refPrice", "bandBps", "state"]),
-  tick: command("tick", []),
-  query: command("query", ["market", "orderId"]),
+  place: command("place", FIELDS.place),
+  cancel: command("cancel", FIELDS.cancel),
+  amend: command("amend", FIELDS.amend).filter((c) => "price" in c || "qty" in c),
+  cancelAll: command("cancelAll", FIELDS.cancelAll),
+  market: command("market", FIELDS.market),
+  tick: command("tick", FIELDS.tick),
+  query: command("query", FIELDS.query),
 };
 const anyCommand = fc.oneof(...Object.values(COMMANDS));
 

@@ -18,41 +18,16 @@ import * as assert from "uvu/assert";
 import { decodeCommand, decodeCommandGeneric, encodeCommand, type DecodeResult } from "../src/codec.js";
 import { readCommand } from "../src/command-reader.js";
 import { limits } from "../src/limits.js";
-import { MARKET_STATES, ORDER_TYPES, SIDES, STP_MODES, TIFS } from "../src/types.js";
 import type { AnyCommand, CommandKind } from "../src/types.js";
 import { REQUIRED } from "./support/required-fields.js";
+import { FIELDS, RULES as WIRE_RULES, type Rule } from "./support/wire-rules.js";
 
 // ------------------------------------------------------------ the wire format (independent of command-schema.ts)
 
-type Rule =
-  | { t: "string"; max: number }
-  | { t: "int"; min: number; max: number }
-  | { t: "enum"; values: readonly string[] }
-  | { t: "boolean" };
-
-const ID: Rule = { t: "string", max: limits.idLengthMax };
-const SYM: Rule = { t: "string", max: limits.symbolLengthMax };
-const PRICE: Rule = { t: "int", min: 1, max: limits.priceMax };
-const QTY: Rule = { t: "int", min: 1, max: limits.qtyMax };
+/** The field rules of the oracle (support/wire-rules.ts), `kind` included: the damaging below picks any field. */
 const RULES: Readonly<Record<string, Rule>> = {
   kind: { t: "enum", values: ["place", "cancel", "amend", "cancelAll", "market", "tick", "query"] },
-  cmdId: ID, account: ID, market: SYM, symbol: SYM,
-  side: { t: "enum", values: SIDES }, type: { t: "enum", values: ORDER_TYPES }, tif: { t: "enum", values: TIFS },
-  stp: { t: "enum", values: STP_MODES }, state: { t: "enum", values: MARKET_STATES }, postOnly: { t: "boolean" },
-  price: PRICE, protectionPrice: PRICE, tickSize: PRICE, refPrice: PRICE,
-  qty: QTY, lotSize: QTY, minQty: QTY, maxQty: QTY,
-  orderId: { t: "int", min: 1, max: Number.MAX_SAFE_INTEGER },
-  expireAt: { t: "int", min: 0, max: Number.MAX_SAFE_INTEGER },
-  bandBps: { t: "int", min: 1, max: limits.bandBpsMax },
-};
-const FIELDS: Readonly<Record<CommandKind, readonly string[]>> = {
-  place: ["market", "side", "type", "price", "qty", "tif", "expireAt", "postOnly", "stp", "protectionPrice"],
-  cancel: ["market", "orderId"],
-  amend: ["market", "orderId", "price", "qty"],
-  cancelAll: ["market"],
-  market: ["symbol", "tickSize", "lotSize", "minQty", "maxQty", "refPrice", "bandBps", "state"],
-  tick: [],
-  query: ["market", "orderId"],
+  ...WIRE_RULES,
 };
 const KINDS = Object.keys(FIELDS) as CommandKind[];
 
