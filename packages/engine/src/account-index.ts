@@ -1,12 +1,10 @@
 import { flatString } from "./flat-string.js";
 import { fail } from "./assert.js";
-import { NONE, type OrderStore } from "./order-store.js";
+import { ACCOUNT_LIST, NONE, type OrderStore, type SlotList } from "./order-store.js";
 
-interface AccountList {
+interface AccountList extends SlotList {
   /** The account's string, shared by every order in the list (one copy per account, not per order). */
   account: string;
-  head: number;
-  tail: number;
   count: number;
 }
 
@@ -29,11 +27,7 @@ export class AccountIndex {
     }
     s.account[o] = l.account;
     if (l.tail !== NONE && s.id(l.tail) >= s.id(o)) fail(`order ${s.id(o)} added to account ${account} after order ${s.id(l.tail)}`);
-    s.setAPrev(o, l.tail);
-    s.setANext(o, NONE);
-    if (l.tail !== NONE) s.setANext(l.tail, o);
-    else l.head = o;
-    l.tail = o;
+    s.append(l, o, ACCOUNT_LIST);
     l.count++;
   }
 
@@ -42,14 +36,7 @@ export class AccountIndex {
     const account = s.accountOf(o);
     const l = this.lists.get(account);
     if (!(l !== undefined && l.count > 0)) fail(`account ${account} has no orders`);
-    const prev = s.aPrev(o);
-    const next = s.aNext(o);
-    if (prev !== NONE) s.setANext(prev, next);
-    else l.head = next;
-    if (next !== NONE) s.setAPrev(next, prev);
-    else l.tail = prev;
-    s.setAPrev(o, NONE);
-    s.setANext(o, NONE);
+    s.unlink(l, o, ACCOUNT_LIST);
     if (--l.count === 0) this.lists.delete(account);
   }
 

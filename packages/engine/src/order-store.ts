@@ -19,15 +19,19 @@ const NEXT: readonly number[] = [
 /** "No order" in a link. */
 export const NONE = -1;
 
-// Links of an order, in its row from Int32 LINK on.
-/** Previous and next order at the order's price level. */
-const PREV = 0;
-const NEXT_AT_LEVEL = 1;
-/** Previous and next live order of the same account. */
-const A_PREV = 2;
-const A_NEXT = 3;
-/** Position in the expiry heap, or -1. */
+// Links of an order, in its row from Int32 LINK on: previous and next for each list
+// it can be in, then its position in the expiry heap.
+/** The order's price level: its orders in time priority. */
+export const LEVEL_LIST = 0;
+/** The order's account: its live orders, oldest first. */
+export const ACCOUNT_LIST = 2;
 const HEAP = 4;
+
+/** An intrusive list of store slots (a price level, an account's orders); NONE when empty. */
+export interface SlotList {
+  head: number;
+  tail: number;
+}
 
 /**
  * The live orders of one partition: the order actors' state, one row each
@@ -81,11 +85,11 @@ export class OrderStore extends OrderColumns {
   release(o: number): void {
     const l = this.i32;
     const b = ROW_I32 * o + LINK;
-    if ((l[ROW_I32 * o + PACKED]! & RESTING) !== 0 || l[b + A_PREV] !== NONE || l[b + HEAP] !== NONE)
+    if ((l[ROW_I32 * o + PACKED]! & RESTING) !== 0 || l[b + ACCOUNT_LIST] !== NONE || l[b + HEAP] !== NONE)
       fail(`order ${this.id(o)} released while listed`);
     if (o === this.recentSlot) this.recentSlot = NONE;
     this.clear(o);
-    l[b + NEXT_AT_LEVEL] = this.freeHead;
+    l[b + LEVEL_LIST + 1] = this.freeHead;
     this.freeHead = o;
     this.live_--;
   }
@@ -96,41 +100,39 @@ export class OrderStore extends OrderColumns {
 
   // ---- links ----
 
-  prev(o: number): number {
-    return this.i32[ROW_I32 * o + LINK + PREV]!;
-  }
-
+  /** The next order at o's price level. */
   next(o: number): number {
-    return this.i32[ROW_I32 * o + LINK + NEXT_AT_LEVEL]!;
+    return this.i32[ROW_I32 * o + LINK + LEVEL_LIST + 1]!;
   }
 
-  setLevelLinks(o: number, prev: number, next: number): void {
-    this.i32[ROW_I32 * o + LINK + PREV] = prev;
-    this.i32[ROW_I32 * o + LINK + NEXT_AT_LEVEL] = next;
-  }
-
-  setNext(o: number, next: number): void {
-    this.i32[ROW_I32 * o + LINK + NEXT_AT_LEVEL] = next;
-  }
-
-  setPrev(o: number, prev: number): void {
-    this.i32[ROW_I32 * o + LINK + PREV] = prev;
-  }
-
-  aPrev(o: number): number {
-    return this.i32[ROW_I32 * o + LINK + A_PREV]!;
-  }
-
+  /** The next live order of o's account. */
   aNext(o: number): number {
-    return this.i32[ROW_I32 * o + LINK + A_NEXT]!;
+    return this.i32[ROW_I32 * o + LINK + ACCOUNT_LIST + 1]!;
   }
 
-  setAPrev(o: number, prev: number): void {
-    this.i32[ROW_I32 * o + LINK + A_PREV] = prev;
+  /** Appends o to `list`, one of its lists (LEVEL_LIST or ACCOUNT_LIST): O(1). */
+  append(list: SlotList, o: number, which: number): void {
+    const l = this.i32;
+    const b = ROW_I32 * o + LINK + which;
+    l[b] = list.tail;
+    l[b + 1] = NONE;
+    if (list.tail !== NONE) l[ROW_I32 * list.tail + LINK + which + 1] = o;
+    else list.head = o;
+    list.tail = o;
   }
 
-  setANext(o: number, next: number): void {
-    this.i32[ROW_I32 * o + LINK + A_NEXT] = next;
+  /** Takes o out of `list`, one of its lists (LEVEL_LIST or ACCOUNT_LIST): O(1), o knows its neighbours. */
+  unlink(list: SlotList, o: number, which: number): void {
+    const l = this.i32;
+    const b = ROW_I32 * o + LINK + which;
+    const prev = l[b]!;
+    const next = l[b + 1]!;
+    if (prev !== NONE) l[ROW_I32 * prev + LINK + which + 1] = next;
+    else list.head = next;
+    if (next !== NONE) l[ROW_I32 * next + LINK + which] = prev;
+    else list.tail = prev;
+    l[b] = NONE;
+    l[b + 1] = NONE;
   }
 
   heapIndex(o: number): number {
@@ -202,14 +204,14 @@ export class OrderStore extends OrderColumns {
   private take(): number {
     let o = this.freeHead;
     if (o !== NONE) {
-      this.freeHead = this.i32[ROW_I32 * o + LINK + NEXT_AT_LEVEL]!;
+      this.freeHead = this.i32[ROW_I32 * o + LINK + LEVEL_LIST + 1]!;
     } else {
       o = this.used++;
       if (o >= this.capacity) this.growTo(2 * this.capacity);
     }
     const l = this.i32;
     const b = ROW_I32 * o + LINK;
-    l[b + PREV] = l[b + NEXT_AT_LEVEL] = l[b + A_PREV] = l[b + A_NEXT] = l[b + HEAP] = NONE;
+    l[b] = l[b + 1] = l[b + 2] = l[b + 3] = l[b + HEAP] = NONE;
     this.live_++;
     return o;
   }

@@ -1,8 +1,8 @@
 import { fail } from "./assert.js";
-import { NONE, type OrderStore } from "./order-store.js";
+import { LEVEL_LIST, NONE, type OrderStore, type SlotList } from "./order-store.js";
 
 /** All orders resting at one price on one side, in time priority (FIFO): a list of store slots. */
-export class PriceLevel {
+export class PriceLevel implements SlotList {
   total = 0;
   count = 0;
   head = NONE;
@@ -21,10 +21,7 @@ export class PriceLevel {
   append(s: OrderStore, o: number): void {
     if (s.resting(o)) fail(`order ${s.id(o)} already rests`);
     s.setResting(o, true);
-    s.setLevelLinks(o, this.tail, NONE);
-    if (this.tail !== NONE) s.setNext(this.tail, o);
-    else this.head = o;
-    this.tail = o;
+    s.append(this, o, LEVEL_LIST);
     this.count++;
     this.total += s.remaining(o);
   }
@@ -32,13 +29,7 @@ export class PriceLevel {
   /** O(1) removal: the order knows its neighbours. The order must rest at this level. */
   remove(s: OrderStore, o: number): void {
     if (!(s.resting(o) && s.price(o) === this.price && s.isBuy(o) === this.isBuy)) fail(`order ${s.id(o)} is not at level ${this.price}`);
-    const prev = s.prev(o);
-    const next = s.next(o);
-    if (prev !== NONE) s.setNext(prev, next);
-    else this.head = next;
-    if (next !== NONE) s.setPrev(next, prev);
-    else this.tail = prev;
-    s.setLevelLinks(o, NONE, NONE);
+    s.unlink(this, o, LEVEL_LIST);
     s.setResting(o, false);
     this.count--;
     this.total -= s.remaining(o);
