@@ -1,12 +1,11 @@
 import { StringMap } from "./string-map.js";
 
 /**
- * Idempotency (ADR 0003): what each recent command did, by cmdId, bounded.
- * Entries are open until `finish`: then they join the eviction order, and once
- * more than `max` entries are finished, the oldest finished one is evicted.
- * Open entries are never evicted. (A partition adds its entries finished: a live
- * order's entry is kept apart, as the order's slot in PartitionState's open table,
- * and comes here when the order finishes.)
+ * Idempotency (ADR 0003): what each recent finished command did, by cmdId,
+ * bounded: entries join the eviction order as they are added, and once there are
+ * more than `max`, the oldest is evicted. (A live order's entry is kept apart, as
+ * the order's slot in PartitionState's open table, and comes here when the order
+ * finishes.)
  *
  * Every call takes the key's `hashString` hash, computed once by the caller.
  * The eviction order is a ring of [key, hash] pairs, so evicting rehashes
@@ -41,7 +40,6 @@ export class IdempotencyIndex<V> {
     this.finishedCount = src.finishedCount;
   }
 
-  /** Entries, open and finished. */
   get size(): number {
     return this.table.size;
   }
@@ -54,34 +52,25 @@ export class IdempotencyIndex<V> {
     return this.table.get(key, h);
   }
 
-  /** Adds an open entry unless the key is present; true when it added. */
-  add(key: string, h: number, v: V): boolean {
-    return this.table.add(key, h, v);
-  }
-
-  /** `add`, then `finish` when it added; true when it added. */
+  /** Adds an entry unless the key is present, and evicts the oldest beyond `max`; true when it added. */
   addFinished(key: string, h: number, v: V): boolean {
     if (!this.table.add(key, h, v)) return false;
-    this.finish(key, h);
+    this.append(key, h);
+    this.evict();
     return true;
   }
 
-  /** Inserts or replaces, without touching the eviction order (snapshot restore). */
-  set(key: string, h: number, v: V): void {
-    this.table.set(key, h, v);
-  }
-
-  /** The entry of `key` is final: it joins the eviction order, and the oldest beyond `max` go. */
-  finish(key: string, h: number): void {
-    this.restoreFinished(key, h);
-    this.evict();
-  }
-
   /**
-   * Appends to the eviction order without evicting: a restored state keeps
-   * every finished entry of its snapshot until the next command finishes.
+   * Adds an entry of a snapshot being restored, oldest first, without evicting: a
+   * restored state keeps every entry of its snapshot until the next command finishes.
    */
-  restoreFinished(key: string, h: number): void {
+  restore(key: string, h: number, v: V): void {
+    this.table.set(key, h, v);
+    this.append(key, h);
+  }
+
+  /** Appends to the eviction order. */
+  private append(key: string, h: number): void {
     if (this.finishedCount * 2 === this.ring.length) this.grow();
     const wrap = this.ring.length / 2 - 1; // pairs in the ring: a power of 2
     const k = (this.head + this.finishedCount) & wrap;

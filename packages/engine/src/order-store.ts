@@ -207,7 +207,7 @@ export class OrderStore extends OrderColumns {
       this.freeHead = this.i32[ROW_I32 * o + LINK + LEVEL_LIST + 1]!;
     } else {
       o = this.used++;
-      if (o >= this.capacity) this.growTo(2 * this.capacity);
+      if (o >= this.capacity) this.grow(2 * this.capacity); // links are set below: new rows need no filling
     }
     const l = this.i32;
     const b = ROW_I32 * o + LINK;
@@ -215,10 +215,4 @@ export class OrderStore extends OrderColumns {
     this.live_++;
     return o;
   }
-
-  /** Links are set when a slot is taken, so new rows need no filling. */
-  private growTo(capacity: number): void {
-    this.grow(capacity);
-  }
 }
-

@@ -353,8 +353,7 @@ function listAccountOrder(s: PartitionState, account: string, id: number): void 
 
 function seenEntry(s: PartitionState, cmdId: string, result: Outcome["result"], orderId: number, code: RejectCode | null): void {
   const h = hashString(cmdId);
-  s.byCmd.set(cmdId, h, outcomeValue(result, orderId, code));
-  s.byCmd.restoreFinished(cmdId, h);
+  s.byCmd.restore(cmdId, h, outcomeValue(result, orderId, code));
 }
 
 /** The in-memory form of a remembered outcome (see PartitionState.byCmd). */

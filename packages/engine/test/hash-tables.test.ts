@@ -107,11 +107,11 @@ test("hashString is FNV-1a reduced to 30 bits, never 0", () => {
   }
 });
 
-test("IdempotencyIndex behaves like a map whose finished entries beyond the bound are evicted oldest first", () => {
-  type Step = { op: "add" | "addFinished" | "finish" | "get" | "set"; key: number; value: number };
+test("IdempotencyIndex behaves like a map whose entries beyond the bound are evicted oldest first", () => {
+  type Step = { op: "addFinished" | "restore" | "get"; key: number; value: number };
   const steps = fc.array(
     fc.record({
-      op: fc.constantFrom("add", "addFinished", "addFinished", "finish", "finish", "get", "set") as fc.Arbitrary<Step["op"]>,
+      op: fc.constantFrom("addFinished", "addFinished", "addFinished", "restore", "get") as fc.Arbitrary<Step["op"]>,
       key: fc.integer({ min: 0, max: 80 }),
       value: fc.integer({ min: 1, max: 1_000 }),
     }),
@@ -122,7 +122,7 @@ test("IdempotencyIndex behaves like a map whose finished entries beyond the boun
       // Any hash consistent with the key works; a 2-bit one forces long probe runs.
       const hash = (k: string) => (collide ? (hashString(k) & 3) + 1 : hashString(k));
       const idx = new IdempotencyIndex<number>(max);
-      const model = new Map<string, { v: number; open: boolean }>();
+      const model = new Map<string, number>();
       const finished: string[] = [];
       const evict = () => {
         while (finished.length > max) model.delete(finished.shift()!);
@@ -130,42 +130,31 @@ test("IdempotencyIndex behaves like a map whose finished entries beyond the boun
       for (const { op, key, value } of seq) {
         const k = `k${key}`;
         const h = hash(k);
-        const e = model.get(k);
+        const known = model.has(k);
         switch (op) {
-          case "add":
-            assert.is(idx.add(k, h, value), e === undefined);
-            if (!e) model.set(k, { v: value, open: true });
-            break;
           case "addFinished":
-            assert.is(idx.addFinished(k, h, value), e === undefined);
-            if (!e) {
-              model.set(k, { v: value, open: false });
+            assert.is(idx.addFinished(k, h, value), !known);
+            if (!known) {
+              model.set(k, value);
               finished.push(k);
               evict();
             }
             break;
-          case "finish":
-            if (e?.open) {
-              idx.finish(k, h);
-              e.open = false;
+          case "restore": // restoring: only keys not yet remembered, and nothing evicted until the next add
+            if (!known) {
+              idx.restore(k, h, value);
+              model.set(k, value);
               finished.push(k);
-              evict();
-            }
-            break;
-          case "set": // restoring: only keys not yet remembered
-            if (!e) {
-              idx.set(k, h, value);
-              model.set(k, { v: value, open: true });
             }
             break;
           case "get":
             break;
         }
-        assert.is(idx.get(k, h), model.get(k)?.v);
+        assert.is(idx.get(k, h), model.get(k));
         assert.is(idx.size, model.size);
       }
       assert.equal(idx.finishedKeys(), finished);
-      for (let key = 0; key <= 80; key++) assert.is(idx.get(`k${key}`, hash(`k${key}`)), model.get(`k${key}`)?.v);
+      for (let key = 0; key <= 80; key++) assert.is(idx.get(`k${key}`, hash(`k${key}`)), model.get(`k${key}`));
 
       const copy = new IdempotencyIndex<number>(max);
       copy.addFinished("stale", hash("stale"), 1);
@@ -175,7 +164,7 @@ test("IdempotencyIndex behaves like a map whose finished entries beyond the boun
       assert.equal(copy.finishedKeys(), finished);
       for (let n = 0; n < 3 * max; n++) copy.addFinished(`x${n}`, hash(`x${n}`), n);
       assert.equal(idx.finishedKeys(), finished, "a copy is independent");
-      for (const [mk, me] of model) assert.is(idx.get(mk, hash(mk)), me.v);
+      for (const [mk, me] of model) assert.is(idx.get(mk, hash(mk)), me);
     }),
     { numRuns: 500 },
   );
