@@ -1,101 +1,104 @@
-import { LRUCache } from "lru-cache";
 import { OrderColumns } from "./order-columns.js";
+import { SlotTable } from "./slot-table.js";
 import type { OrderTuple } from "./snapshot.js";
 import type { OrderView } from "./types.js";
 
 /**
- * Terminal orders kept resident for queries (ADR 0003): the most recent
- * `max` in an lru-cache, then passivated. The cache maps an order id to a
- * row of typed columns (OrderColumns) holding the order's final state, copied
- * from the order store when the order finishes (its slot there is freed). Rows
- * freed by evictions are reused.
+ * Terminal orders kept resident for queries (ADR 0003): the most recent `max`,
+ * then passivated. Queries never change state, so residency is by age alone: the
+ * orders sit in a ring of `max` rows of typed columns (OrderColumns) in the order
+ * they finished, each row holding an order's final state, copied from the order
+ * store when the order finishes (its slot there is freed). A new order takes the
+ * oldest one's row once the ring is full. An id index (SlotTable, tagged by the id's
+ * low 32 bits) finds an order's row.
  *
- * Nothing is allocated up front for `max`: lru-cache preallocates two arrays of `max`
- * entries when given `max` (so it is given a size bound of `max` entries of size 1
- * instead), and the columns start at 64 orders and double. Preallocated, the 10,000
- * default cost ~350 KB per partition before any order: 22 MB of an idle node's 64
- * partitions (bench memory, heap snapshot of an idle node).
+ * Nothing is allocated up front for `max`: the columns start at 64 rows and double
+ * up to `max`, the index grows with its entries (the 10,000 default preallocated
+ * would cost ~1 MB per partition before any order: 64 MB for an idle node).
+ *
+ * This replaced an lru-cache used as a FIFO (`set` and `peek` only): its `set` cost
+ * ~11 % of the engine's time on `bench match` mixed, where the ring and the index
+ * cost a store and two probes.
  */
 export class TerminalOrders {
-  /** Null when `max` is 0: terminal orders are passivated at once. */
-  private readonly cache: LRUCache<number, number> | null;
   private readonly columns: OrderColumns;
-  private readonly free: number[] = [];
-  /** Slots handed out so far; at most max + 1 (a set may need one before it evicts). */
-  private used = 0;
-  /** Passed to every `set`, which would otherwise allocate a default options object per call. */
-  private readonly setOptions: LRUCache.SetOptions<number, number, unknown> = {};
+  private readonly index = new SlotTable();
+  /** Row of the oldest resident order (0 until the ring is full). */
+  private head = 0;
+  private count = 0;
 
   constructor(readonly max: number) {
-    this.cache = max > 0 ? new LRUCache({ maxSize: max, sizeCalculation: () => 1, dispose: (slot) => this.release(slot) }) : null;
-    this.columns = new OrderColumns(Math.min(max + 1, 64));
+    this.columns = new OrderColumns(Math.min(max, 64));
   }
 
   get size(): number {
-    return this.cache?.size ?? 0;
+    return this.count;
   }
 
   /** Keeps a terminal order's final state (row `from` of `src`); the most recent `max` stay. */
   add(src: OrderColumns, from: number): void {
-    const slot = this.slotFor();
-    if (slot < 0) return;
-    this.columns.copy(src, from, slot);
-    this.keep(this.columns.id(slot), slot);
+    if (this.max === 0) return;
+    const row = this.nextRow();
+    this.columns.copy(src, from, row);
+    this.index.add(tagOf(this.columns.id(row)), row);
   }
 
   /** Keeps a terminal order given as a snapshot tuple. */
   addTuple(t: OrderTuple): void {
-    const slot = this.slotFor();
-    if (slot < 0) return;
-    this.columns.writeTuple(slot, t);
-    this.keep(t[0], slot);
+    if (this.max === 0) return;
+    const row = this.nextRow();
+    this.columns.writeTuple(row, t);
+    this.index.add(tagOf(t[0]), row);
   }
 
-  /** The order's view, if resident; recency is not changed (queries never change state). */
+  /** The order's view, if resident. */
   view(id: number): OrderView | undefined {
-    const slot = this.cache?.peek(id);
-    return slot === undefined ? undefined : this.columns.view(slot);
+    const row = this.rowOf(id);
+    return row < 0 ? undefined : this.columns.view(row);
   }
 
-  /** Copies the resident orders, least recently used first, to `dst` from row `at` on; returns their number. */
+  /** Copies the resident orders, oldest first, to `dst` from row `at` on; returns their number. */
   copyOldestFirst(dst: OrderColumns, at: number): number {
-    let n = 0;
-    if (this.cache === null) return 0;
-    for (const slot of this.cache.rvalues()) if (slot !== undefined) dst.copy(this.columns, slot, at + n++);
-    return n;
+    this.forEachOldestFirst((columns, row) => dst.copy(columns, row, at++));
+    return this.count;
   }
 
-  /** Calls `f` with the columns and row of each resident order, least recently used first. */
+  /** Calls `f` with the columns and row of each resident order, oldest first. */
   forEachOldestFirst(f: (columns: OrderColumns, row: number) => void): void {
-    if (this.cache === null) return;
-    for (const slot of this.cache.rvalues()) if (slot !== undefined) f(this.columns, slot);
+    for (let k = 0, row = this.head; k < this.count; k++, row = row + 1 === this.max ? 0 : row + 1) f(this.columns, row);
   }
 
-  /** Resident orders as snapshot tuples, least recently used first. */
+  /** Resident orders as snapshot tuples, oldest first. */
   tuples(): OrderTuple[] {
     const out: OrderTuple[] = [];
     this.forEachOldestFirst((c, row) => out.push(c.tuple(row)));
     return out;
   }
 
-  /** A free row for a new terminal order, or -1 when none are kept. */
-  private slotFor(): number {
-    if (this.cache === null) return -1;
-    let slot = this.free.pop();
-    if (slot === undefined) {
-      slot = this.used++;
-      if (slot >= this.columns.capacity) this.columns.grow(Math.min(this.max + 1, 2 * this.columns.capacity));
+  private rowOf(id: number): number {
+    const tag = tagOf(id);
+    for (let i = this.index.first(tag); i >= 0; i = this.index.next(tag, i)) {
+      const row = this.index.slotAt(i);
+      if (this.columns.id(row) === id) return row;
     }
-    return slot;
+    return -1;
   }
 
-  private keep(id: number, slot: number): void {
-    this.setOptions.status = undefined;
-    this.cache!.set(id, slot, this.setOptions);
+  /** The row for a new terminal order: the next free one, or the oldest order's, which is passivated. */
+  private nextRow(): number {
+    if (this.count < this.max) {
+      const row = this.count++;
+      if (row >= this.columns.capacity) this.columns.grow(Math.min(this.max, 2 * this.columns.capacity));
+      return row;
+    }
+    const row = this.head;
+    this.index.remove(tagOf(this.columns.id(row)), row);
+    this.head = row + 1 === this.max ? 0 : row + 1;
+    return row;
   }
+}
 
-  private release(slot: number): void {
-    this.columns.clear(slot);
-    this.free.push(slot);
-  }
+/** An order id's index tag: its low 32 bits (ids are safe integers, mostly consecutive). */
+function tagOf(id: number): number {
+  return id | 0;
 }

@@ -6,8 +6,8 @@ import { TerminalOrders } from "../src/terminal-orders.js";
 import { PartitionEngine } from "../src/index.js";
 import { ORDER_TYPES, STP_MODES, TIFS, type OrderView } from "../src/types.js";
 
-// Terminal orders live in an lru-cache of rows of typed columns: the most recent
-// `max` stay resident, each reads back exactly as it was added, and rows freed by
+// Terminal orders live in a ring of rows of typed columns: the most recent `max`
+// stay resident, each reads back exactly as it was added, and rows freed by
 // evictions are reused without mixing orders up (cmdIds packed or kept as text).
 
 const store = new OrderStore();
@@ -48,6 +48,24 @@ test("TerminalOrders keeps the most recent `max` orders, least recently added fi
     }),
     { numRuns: 300 },
   );
+});
+
+test("ids that share their low 32 bits (one index tag) are told apart", () => {
+  const t = new TerminalOrders(4);
+  const ids = [7, 7 + 2 ** 32, 7 + 2 ** 40, 8, 7 + 3 * 2 ** 32];
+  const views = ids.map((id, n) => {
+    const o = order(id, n);
+    const v = store.view(o);
+    t.add(store, o);
+    store.release(o);
+    return v;
+  });
+  assert.is(t.view(7), undefined, "the oldest was passivated");
+  for (const v of views.slice(1)) assert.equal(t.view(v.orderId), v);
+  assert.equal(t.tuples().map((tu) => tu[0]), ids.slice(1));
+  const again = new TerminalOrders(4);
+  for (const tu of t.tuples()) again.addTuple(tu);
+  assert.equal(again.tuples(), t.tuples());
 });
 
 test("max 0: terminal orders are passivated at once, and an engine configured so works and snapshots", () => {
