@@ -32,12 +32,21 @@ test("bad flags: exit 2, one line naming the flag, nothing started", async () =>
   assert.is(r.stdout, "");
 });
 
+test("--latency-curve takes fractions of the maximum in (0, 1]: exit 2 naming the flag otherwise", async () => {
+  for (const bad of ["0", "1.5", "0.25,x"]) {
+    const r = await bourse(10_000, "bench", "e2e", "--latency-curve", bad);
+    assert.is(r.code, 2, r.stderr);
+    assert.match(r.stderr, /--latency-curve/);
+    assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
+  }
+});
+
 test("a run of a few seconds prints one JSON object with every figure and parameter, positive", async () => {
   const profileDir = mkdtempSync(join(tmpdir(), "bourse-bench-e2e-test-"));
   try {
     const r = await bourse(
       240_000,
-      "bench", "e2e", "--duration", "1", "--partitions", "4", "--markets", "4", "--publishers", "2", "--window", "16", "--profile", profileDir, "--json",
+      "bench", "e2e", "--duration", "1", "--partitions", "4", "--markets", "4", "--publishers", "2", "--window", "16", "--profile", profileDir, "--latency-curve", "0.25", "--json",
     );
     assert.is(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split("\n");
@@ -58,6 +67,10 @@ test("a run of a few seconds prints one JSON object with every figure and parame
     const n = (k: string): number => j[k] as number;
     assert.ok(n("latency_ms_p50") <= n("latency_ms_p99") && n("latency_ms_p99") <= n("latency_ms_p999"), "percentiles in order");
     assert.ok(Array.isArray(j["steps"]) && (j["steps"] as unknown[]).length >= 2, "the probe and at least one rate step");
+    const curve = j["latency_curve"] as { fraction: number; rate_per_s: number; p99_ms: number; commands: number }[];
+    assert.equal(curve.map((c) => c.fraction), [0.5, 0.25], "half the maximum, then each --latency-curve fraction");
+    assert.is(curve[0]!.p99_ms, n("latency_ms_p99"), "the headline latency is the curve's half-maximum point");
+    assert.ok(curve[1]!.rate_per_s <= curve[0]!.rate_per_s && curve[1]!.commands > 0);
     const profile = j["profile"] as { profiles: number; functions: unknown[]; files: string[] } | undefined;
     assert.ok(profile !== undefined, "--profile adds the profile summary");
     assert.is(profile.profiles, 3, "one profile per node");

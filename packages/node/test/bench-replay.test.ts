@@ -26,6 +26,9 @@ test("bench replay --json: one object with the replay and raw rates, every comma
   assert.equal(j["problems"], []);
   assert.ok(Math.abs((j["ratio"] as number) - (j["replay_cmds_per_s"] as number) / (j["raw_consume_msgs_per_s"] as number)) < 0.01);
   assert.match(r.stderr, /bench replay: raw ordered consumer/);
+  const cpu = [...(j["raw_rounds_cpu"] as Record<string, number>[]), j["replay_cpu"] as Record<string, number>];
+  assert.is(cpu.length, 3, "each raw round's CPU, and the replay's");
+  for (const c of cpu) for (const k of ["nats-server", "bench"]) assert.ok(typeof c[k] === "number" && c[k] >= 0, `cpu ${k} = ${String(c[k])}`);
 });
 
 test("bench replay: a snapshot point outside the log is a usage error (exit 2, one line)", async () => {

@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { STREAM_OUT } from "../../protocol.js";
 import type { CommandLedger } from "./command-ledger.js";
-import type { CpuSampler, CpuShares } from "./cpu.js";
+import type { CpuSampler, CpuShares } from "../common/cpu.js";
 import { closedLoop, openLoop, type OpenLoopResult } from "./load-loops.js";
 import { recoverFromOutput } from "./out-recovery.js";
 import { readOutputLag } from "./output-lag.js";

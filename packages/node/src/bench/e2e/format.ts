@@ -1,5 +1,5 @@
 /** Number and CPU-share formatting shared by the progress lines and the report. */
-import type { CpuShares } from "./cpu.js";
+import type { CpuShares } from "../common/cpu.js";
 
 export function fmt(n: number): string {
   return Math.round(n).toLocaleString("en-US");

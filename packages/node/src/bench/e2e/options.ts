@@ -11,6 +11,16 @@ const profileDir = (raw: string, flag: string): string => {
   return raw;
 };
 
+/** A comma-separated list of fractions in (0, 1]; empty for none. */
+function fractions(raw: string, flag: string): readonly number[] {
+  const out = raw.split(",").map((w) => w.trim()).filter((w) => w !== "").map((w) => {
+    const x = Number(w);
+    if (!Number.isFinite(x) || x <= 0 || x > 1) throw new UsageError(`${flag} takes fractions of the maximum rate in (0, 1], comma-separated; got ${JSON.stringify(w)}`);
+    return x;
+  });
+  return out;
+}
+
 export const benchE2eOptions = [
   { name: "duration", argument: "S", description: "Seconds measured per phase (raw limit, each rate step, latency)", default: 10, parse: positiveInt(3_600) },
   { name: "partitions", argument: "P", description: "Partition count of the benchmark cluster", default: 64, parse: positiveInt(PARTITIONS_MAX) },
@@ -31,6 +41,14 @@ export const benchE2eOptions = [
     description: "More `bourse node` flags for every node, space-separated, to measure a tuning; give it with = (--node-args=\"--snapshot-ms 60000 --flush-ms 5\")",
     default: "",
     parse: (raw: string) => raw.split(" ").filter((w) => w !== ""),
+  },
+  {
+    name: "latency-curve",
+    argument: "FRACTIONS",
+    description:
+      "Also measure latency at these fractions of the maximum rate (comma-separated, each in (0, 1]; \"\" for none), one step each after the one at half the maximum: where p99 stands as the load falls",
+    default: "0.25,0.125",
+    parse: fractions,
   },
   {
     name: "profile",

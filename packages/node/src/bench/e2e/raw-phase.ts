@@ -12,7 +12,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { jetstreamManager, RetentionPolicy, StorageType, DiscardPolicy } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { partitionOf } from "../../partitioning.js";
-import { CpuSampler, type CpuShares } from "./cpu.js";
+import { CpuSampler, type CpuShares } from "../common/cpu.js";
 import { closedLoop } from "./load-loops.js";
 import type { BenchPublisher } from "./publisher.js";
 import { cmdIdOf } from "./workload.js";

@@ -62,6 +62,15 @@ export function renderE2e(r: E2eResult): string {
       ]),
     ]),
     "",
+    "Latency as the load falls (from each command's scheduled send time to its execution report):",
+    ...table([
+      ["rate/s", "of max", "reported/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "ack p99 ms", "cmds/batch", "cpu total"],
+      ...r.latency_curve.map((p) => [
+        fmt(p.rate_per_s), String(p.fraction), fmt(p.cmds_per_s), p.p50_ms.toFixed(2), p.p99_ms.toFixed(2), p.p999_ms.toFixed(2), p.max_ms.toFixed(2),
+        p.ack_ms_p99.toFixed(1), p.cmds_per_batch.toFixed(1), String(p.cpu["total"] ?? ""),
+      ]),
+    ]),
+    "",
     `CPU (cores) idle cluster:     ${cpuText(r.cpu_idle)}`,
     `CPU (cores) in the raw phase: ${cpuText(r.raw.cpu)}`,
     `CPU (cores) at the maximum:   ${cpuText(r.cpu_at_max)}`,

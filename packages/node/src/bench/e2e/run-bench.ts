@@ -18,11 +18,12 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import type { Histogram } from "hdr-histogram-js";
 import { startNatsServer, type NatsServerHandle } from "../../local/nats-server.js";
 import { trackDir, untrackDir } from "../../local/reaper.js";
 import { BenchCluster } from "./bench-cluster.js";
 import { CommandLedger } from "./command-ledger.js";
-import { CpuSampler, type CpuShares } from "./cpu.js";
+import { CpuSampler, type CpuShares } from "../common/cpu.js";
 import { runStep, type E2eContext, type StepCriteria, type StepResult } from "./e2e-step.js";
 import { cpuText, fmt } from "./format.js";
 import { waitForProfiles } from "./node-profiling.js";
@@ -67,6 +68,8 @@ export interface E2eResult {
   raw: RawResult;
   steps: StepResult[];
   latency_step: StepResult;
+  /** Latency at half the maximum rate, then at each --latency-curve fraction of it. */
+  latency_curve: Omit<LatencyPoint, "step">[];
   /** Cores used per process during the step that set the maximum. */
   cpu_at_max: CpuShares;
   /** Cores the cluster uses with no load at all (heartbeats, timers, consumers' heartbeats): a fixed cost under any load. */
@@ -201,12 +204,22 @@ export async function runBenchE2e(o: BenchE2eOptions, progress: Progress): Promi
     const maxRate = best.targetPerS!;
 
     const halfRate = Math.max(1, Math.round(maxRate / 2));
-    progress(`latency: open loop at ${fmt(halfRate)}/s (half the maximum), ${o.duration} s`);
-    ledger.startRecording(performance.now());
-    const latencyStep = await runStep(ctx, "open", halfRate, durationMs, criteria);
-    ledger.stopRecordingAt(Infinity);
-    progress(stepText(latencyStep));
-    await sleep(settleMs);
+    const latencyAt = async (fraction: number): Promise<LatencyPoint> => {
+      const rate = Math.max(1, Math.round(maxRate * fraction));
+      progress(`latency: open loop at ${fmt(rate)}/s (${fraction} of the maximum), ${o.duration} s`);
+      ledger.startRecording(performance.now());
+      const s = await runStep(ctx, "open", rate, durationMs, criteria);
+      ledger.stopRecordingAt(Infinity);
+      progress(stepText(s));
+      const point = latencyPoint(fraction, rate, s, ledger.fromSchedule, ledger.fromPublish);
+      progress(`latency at ${fmt(rate)}/s: p50 ${point.p50_ms} / p99 ${point.p99_ms} / p99.9 ${point.p999_ms} / max ${point.max_ms} ms (${fmt(point.commands)} commands)`);
+      await sleep(settleMs);
+      return point;
+    };
+    const half = await latencyAt(0.5);
+    const latencyStep = half.step;
+    const curve = [half];
+    for (const f of o["latency-curve"]) if (f !== 0.5) curve.push(await latencyAt(f));
 
     let profile: E2eResult["profile"];
     if (o.profile !== undefined) {
@@ -231,22 +244,19 @@ export async function runBenchE2e(o: BenchE2eOptions, progress: Progress): Promi
     if (cluster.changes.length > 0) warnings.push(`partitions changed owner during the run (the figures include recoveries): ${cluster.describeChanges()}`);
     if (!latencyStep.keptUp) warnings.push(`the latency step did not keep up: ${latencyStep.why}`);
 
-    const ms = (us: number): number => Math.round(us) / 1000;
-    const h = ledger.fromSchedule;
-    const hp = ledger.fromPublish;
     return {
       raw_js_msgs_per_s: Math.round(raw.msgsPerS),
       bourse_cmds_per_s: Math.round(best.cmdsPerS),
       ratio: Math.round((best.cmdsPerS / raw.msgsPerS) * 1000) / 1000,
-      latency_ms_p50: ms(h.getValueAtPercentile(50)),
-      latency_ms_p99: ms(h.getValueAtPercentile(99)),
-      latency_ms_p999: ms(h.getValueAtPercentile(99.9)),
-      latency_ms_max: ms(h.maxValue),
-      latency_from_publish_ms_p50: ms(hp.getValueAtPercentile(50)),
-      latency_from_publish_ms_p99: ms(hp.getValueAtPercentile(99)),
-      latency_from_publish_ms_p999: ms(hp.getValueAtPercentile(99.9)),
+      latency_ms_p50: half.p50_ms,
+      latency_ms_p99: half.p99_ms,
+      latency_ms_p999: half.p999_ms,
+      latency_ms_max: half.max_ms,
+      latency_from_publish_ms_p50: half.from_publish_p50_ms,
+      latency_from_publish_ms_p99: half.from_publish_p99_ms,
+      latency_from_publish_ms_p999: half.from_publish_p999_ms,
       latency_rate_per_s: halfRate,
-      latency_commands: h.totalCount,
+      latency_commands: half.commands,
       max_rate_per_s: maxRate,
       closed_loop_cmds_per_s: Math.round(probe.cmdsPerS),
       payload_bytes: payloadBytes,
@@ -264,6 +274,7 @@ export async function runBenchE2e(o: BenchE2eOptions, progress: Progress): Promi
       raw,
       steps: [probe, ...steps],
       latency_step: latencyStep,
+      latency_curve: curve.map(({ step: _step, ...p }) => p),
       cpu_at_max: best.cpu,
       cpu_idle: idleCpu,
       raw_cpu_us_per_msg: perMessageUs(raw.cpu, raw.msgsPerS),
@@ -282,6 +293,36 @@ export async function runBenchE2e(o: BenchE2eOptions, progress: Progress): Promi
     rmSync(workDir, { recursive: true, force: true });
     untrackDir(workDir);
   }
+}
+
+/** Latency (from the scheduled send time, and from the publish call) over one open-loop step. */
+export interface LatencyPoint {
+  fraction: number;
+  rate_per_s: number;
+  cmds_per_s: number;
+  kept_up: boolean;
+  commands: number;
+  p50_ms: number;
+  p99_ms: number;
+  p999_ms: number;
+  max_ms: number;
+  from_publish_p50_ms: number;
+  from_publish_p99_ms: number;
+  from_publish_p999_ms: number;
+  ack_ms_p99: number;
+  cmds_per_batch: number;
+  cpu: CpuShares;
+  step: StepResult;
+}
+
+function latencyPoint(fraction: number, rate: number, step: StepResult, h: Histogram, hp: Histogram): LatencyPoint {
+  const ms = (us: number): number => Math.round(us) / 1000;
+  return {
+    fraction, rate_per_s: rate, cmds_per_s: Math.round(step.cmdsPerS), kept_up: step.keptUp, commands: h.totalCount,
+    p50_ms: ms(h.getValueAtPercentile(50)), p99_ms: ms(h.getValueAtPercentile(99)), p999_ms: ms(h.getValueAtPercentile(99.9)), max_ms: ms(h.maxValue),
+    from_publish_p50_ms: ms(hp.getValueAtPercentile(50)), from_publish_p99_ms: ms(hp.getValueAtPercentile(99)), from_publish_p999_ms: ms(hp.getValueAtPercentile(99.9)),
+    ack_ms_p99: Math.round(step.ackMsP99 * 10) / 10, cmds_per_batch: Math.round(step.cmdsPerBatch * 10) / 10, cpu: step.cpu, step,
+  };
 }
 
 /** Cores → µs of CPU per message at `perS` messages/s. */

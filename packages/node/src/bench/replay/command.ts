@@ -16,6 +16,7 @@ import { exitCodes, leafCommand, type Parsed } from "../../cli/options.js";
 import { defaultNodeConfig } from "../../config.js";
 import { SnapshotReader, saveSnapshot, snapshotName } from "../../partition/snapshot-store.js";
 import { startBenchNats, type BenchNats } from "../common/bench-nats.js";
+import { CpuSampler, type CpuShares } from "../common/cpu.js";
 import { describeMachine } from "../common/machine.js";
 import { fmtInt, progress } from "../common/progress.js";
 import { fillCommandLog, type FillResult } from "./fill.js";
@@ -46,6 +47,9 @@ async function runBenchReplay(o: Parsed<typeof benchReplayOptions>): Promise<num
     progress("replay", `starting a nats-server of its own`);
     nats = await startBenchNats(partitions);
     const { nc, handles } = nats;
+    const server = nats.server;
+    const cpu = new CpuSampler();
+    cpu.watch("nats-server", () => server.pid);
     progress("replay", `filling partition ${PARTITION}'s log with ${fmtInt(o.commands)} commands (${nats.server.url}, store ${nats.server.storeDir})`);
     const fill = await fillCommandLog(nc, handles, {
       commands: o.commands, snapshotAt, seed: o.seed, markets: o.markets, accounts: o.accounts, partitions, partition: PARTITION,
@@ -56,17 +60,17 @@ async function runBenchReplay(o: Parsed<typeof benchReplayOptions>): Promise<num
     const { fetchMs, decodeMs } = await timeSnapshotLoad(nats, snapshotAt);
     const raw: RawConsumeResult[] = [];
     const rawRound = async (): Promise<void> => {
-      const r = await rawConsume(handles.js, PARTITION, from, o.commands);
+      const r = await rawConsume(handles.js, PARTITION, from, o.commands, cpu);
       raw.push(r);
-      progress("replay", `raw ordered consumer: ${fmtInt(r.msgs)} messages in ${fmtInt(r.ms)} ms = ${fmtInt(r.msgsPerS)} msgs/s`);
+      progress("replay", `raw ordered consumer: ${fmtInt(r.msgs)} messages in ${fmtInt(r.ms)} ms = ${fmtInt(r.msgsPerS)} msgs/s (${describeCpu(r.cpu)})`);
     };
     await rawRound();
     progress("replay", `recovering partition ${PARTITION} with the node's partition loop (default settings)`);
-    const recovery = await recoverOnce(nc, handles, PARTITION, tuning, o.commands - snapshotAt);
+    const recovery = await recoverOnce(nc, handles, PARTITION, tuning, o.commands - snapshotAt, cpu);
     progress("replay", describeRun(recovery));
     await resetSnapshot(nats, fill);
     progress("replay", `recovering again with the snapshot schedule off (diagnostic)`);
-    const noSnapshots = await recoverOnce(nc, handles, PARTITION, { ...tuning, ...NEVER }, o.commands - snapshotAt);
+    const noSnapshots = await recoverOnce(nc, handles, PARTITION, { ...tuning, ...NEVER }, o.commands - snapshotAt, cpu);
     progress("replay", describeRun(noSnapshots));
     await rawRound();
 
@@ -107,7 +111,11 @@ async function resetSnapshot(nats: BenchNats, fill: FillResult): Promise<void> {
 }
 
 function describeRun(r: RecoveryRun): string {
-  return `recovered in ${fmtInt(r.recoveryMs)} ms (load ${fmtInt(r.loadMs)} ms, replay ${fmtInt(r.replayMs)} ms = ${fmtInt((r.replayed * 1000) / r.replayMs)} commands/s), ${r.snapshots} snapshots taken meanwhile`;
+  return `recovered in ${fmtInt(r.recoveryMs)} ms (load ${fmtInt(r.loadMs)} ms, replay ${fmtInt(r.replayMs)} ms = ${fmtInt((r.replayed * 1000) / r.replayMs)} commands/s; ${describeCpu(r.cpu)}), ${r.snapshots} snapshots taken meanwhile`;
+}
+
+function describeCpu(c: CpuShares): string {
+  return `cpu nats-server ${c["nats-server"] ?? "?"}, bench ${c["bench"] ?? "?"} cores`;
 }
 
 function check(what: string, r: RecoveryRun, fill: FillResult, from: number, last: number): string[] {

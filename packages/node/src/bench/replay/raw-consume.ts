@@ -5,6 +5,7 @@
  */
 import { DeliverPolicy, type JetStreamClient } from "@nats-io/jetstream";
 import { STREAM_IN, subjects } from "../../protocol.js";
+import type { CpuSampler, CpuShares } from "../common/cpu.js";
 import { CONSUME_BATCH } from "./recovery.js";
 
 export interface RawConsumeResult {
@@ -12,9 +13,12 @@ export interface RawConsumeResult {
   /** From asking for the consumer to receiving the last message. */
   ms: number;
   msgsPerS: number;
+  /** Cores used by the nats-server and this process while consuming. */
+  cpu: CpuShares;
 }
 
-export async function rawConsume(js: JetStreamClient, p: number, fromSeq: number, lastSeq: number): Promise<RawConsumeResult> {
+export async function rawConsume(js: JetStreamClient, p: number, fromSeq: number, lastSeq: number, cpu: CpuSampler): Promise<RawConsumeResult> {
+  cpu.start();
   const started = performance.now();
   const consumer = await js.consumers.get(STREAM_IN, {
     filter_subjects: subjects.inPartition(p),
@@ -27,6 +31,7 @@ export async function rawConsume(js: JetStreamClient, p: number, fromSeq: number
     if (m.seq >= lastSeq) break;
   }
   const ms = performance.now() - started;
+  const shares = cpu.stop();
   messages.stop();
-  return { msgs, ms, msgsPerS: (msgs * 1000) / ms };
+  return { msgs, ms, msgsPerS: (msgs * 1000) / ms, cpu: shares };
 }

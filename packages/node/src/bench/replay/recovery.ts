@@ -20,6 +20,7 @@ import { defaultNodeConfig, type NodeConfig } from "../../config.js";
 import type { Log, PartitionDeps, PartitionObserver, PartitionTuning } from "../../partition/deps.js";
 import { PartitionRunner } from "../../partition/partition-runner.js";
 import type { ClusterHandles } from "../../provision.js";
+import type { CpuSampler, CpuShares } from "../common/cpu.js";
 
 /** The batch the runner consumes with (partition-runner.ts: consume({ max_messages: 2_000 })). */
 export const CONSUME_BATCH = 2_000;
@@ -46,6 +47,8 @@ export interface RecoveryRun {
   snapshots: number;
   snapshotMs: number;
   snapshotBytes: number;
+  /** Cores used by the nats-server and this process from "partition recovering" to the end of the replay. */
+  cpu: CpuShares;
   /**
    * Whether the runner logged "partition serving". A runner that decided it was
    * caught up from the consumer's pending counts stayed "recovering" on an idle
@@ -72,7 +75,10 @@ export function nodeTuning(cfg: NodeConfig = defaultNodeConfig): PartitionTuning
   };
 }
 
-export async function recoverOnce(nc: NatsConnection, handles: ClusterHandles, p: number, tuning: PartitionTuning, expected: number): Promise<RecoveryRun> {
+export async function recoverOnce(
+  nc: NatsConnection, handles: ClusterHandles, p: number, tuning: PartitionTuning, expected: number, cpu: CpuSampler,
+): Promise<RecoveryRun> {
+  let shares: CpuShares | undefined;
   const marks: Record<string, { at: number; obj: Record<string, unknown> }> = {};
   const errors: string[] = [];
   const notes: string[] = [];
@@ -80,6 +86,8 @@ export async function recoverOnce(nc: NatsConnection, handles: ClusterHandles, p
   const log = captureLog((level, obj, msg) => {
     if (process.env["BOURSE_BENCH_DEBUG"]) process.stderr.write(`[runner] ${level} ${msg ?? ""} ${JSON.stringify(obj)}\n`);
     if (msg === "partition recovering" || msg === "partition serving") marks[msg] = { at: performance.now(), obj };
+    if (msg === "partition recovering") cpu.start();
+    if (msg === "partition serving") shares ??= cpu.stop();
     if (msg === "partition serving") wake();
     if (level === "error" || level === "warn") errors.push(`${msg ?? ""} ${JSON.stringify(obj)}`);
   });
@@ -90,6 +98,7 @@ export async function recoverOnce(nc: NatsConnection, handles: ClusterHandles, p
       counts.progressAt = performance.now();
       if (counts.commands === expected) {
         counts.appliedAllAt = performance.now();
+        if (marks["partition recovering"]) shares ??= cpu.stop();
         wake();
       }
     },
@@ -152,6 +161,7 @@ export async function recoverOnce(nc: NatsConnection, handles: ClusterHandles, p
     snapshots: counts.snapshots,
     snapshotMs: counts.snapshotMs,
     snapshotBytes: counts.snapshotBytes,
+    cpu: shares ?? {},
     servingLogged,
     errors,
     notes,

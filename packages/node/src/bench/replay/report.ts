@@ -1,6 +1,7 @@
 /** What `bourse bench replay` prints: one JSON object (--json) or a short table. */
 import { fmtInt, round } from "../common/progress.js";
 import { formatMachine, type Machine } from "../common/machine.js";
+import type { CpuShares } from "../common/cpu.js";
 import type { FillResult } from "./fill.js";
 import type { RawConsumeResult } from "./raw-consume.js";
 import type { RecoveryRun } from "./recovery.js";
@@ -32,6 +33,9 @@ export interface ReplayReport {
   ratio_no_snapshots: number;
   recovery_no_snapshots_ms: number;
   raw_rounds_msgs_per_s: number[];
+  /** Cores used by the nats-server and the bench process in each raw round, and during the replay (default settings). */
+  raw_rounds_cpu: CpuShares[];
+  replay_cpu: CpuShares;
   events_replayed: number;
   fill_cmds_per_s: number;
   resting_orders_at_end: number;
@@ -101,6 +105,8 @@ export function buildReport(i: ReplayInputs): ReplayReport {
     ratio_no_snapshots: round(replayNoSnap / raw, 3),
     recovery_no_snapshots_ms: round(i.noSnapshots.recoveryMs),
     raw_rounds_msgs_per_s: rawRates,
+    raw_rounds_cpu: i.raw.map((x) => x.cpu),
+    replay_cpu: r.cpu,
     events_replayed: r.events,
     fill_cmds_per_s: rate(i.fill.commands, i.fill.ms),
     resting_orders_at_end: i.fill.restingAtEnd,
@@ -118,6 +124,10 @@ export function buildReport(i: ReplayInputs): ReplayReport {
   };
 }
 
+function cpuText(c: CpuShares): string {
+  return `nats-server ${c["nats-server"] ?? "?"}, bench ${c["bench"] ?? "?"}`;
+}
+
 export function renderReport(r: ReplayReport): string {
   const ms = (n: number): string => `${fmtInt(n)} ms`;
   const rows: [string, string][] = [
@@ -125,8 +135,10 @@ export function renderReport(r: ReplayReport): string {
     ["log", `${fmtInt(r.commands)} commands on partition ${r.partition} (${r.markets} markets, ${fmtInt(r.accounts)} accounts, seed 0x${r.seed.toString(16)}), ${r.payload_bytes_avg} B per payload, ${fmtInt(r.resting_orders_at_end)} resting at the end`],
     ["snapshot", r.snapshot_at === 0 ? "none: recovery replays the whole log" : `after command ${fmtInt(r.snapshot_at)}: ${fmtInt(r.snapshot_resting_orders)} resting orders, ${fmtInt(r.snapshot_bytes)} B; fetch ${ms(r.snapshot_fetch_ms)}, decode ${ms(r.snapshot_decode_ms)}`],
     ["raw ordered consumer", `${fmtInt(r.raw_consume_msgs_per_s)} msgs/s (rounds: ${r.raw_rounds_msgs_per_s.map(fmtInt).join(", ")})`],
+    ["  cpu (cores)", r.raw_rounds_cpu.map(cpuText).join("; ")],
     ["replay (as a node recovers)", `${fmtInt(r.replay_cmds_per_s)} commands/s over ${fmtInt(r.replayed_commands)} commands; ratio ${r.ratio} (target >= ${r.target_ratio})`],
     ["  recovery", `${ms(r.recovery_ms)} = load ${ms(r.snapshot_load_ms)} + replay ${ms(r.replay_ms)}; ${r.snapshots_during_replay} snapshots taken meanwhile (every ${fmtInt(r.snapshot_commands_every)} commands), ${ms(r.snapshot_ms_during_replay)} in them`],
+    ["  cpu (cores)", cpuText(r.replay_cpu)],
     ["replay without snapshots", `${fmtInt(r.replay_no_snapshots_cmds_per_s)} commands/s; ratio ${r.ratio_no_snapshots} (diagnostic: the node's snapshot schedule switched off)`],
   ];
   const width = Math.max(...rows.map(([a]) => a.length));

@@ -1,7 +1,8 @@
 /**
  * CPU time of the benchmark's processes over a phase, in cores (1.0 = one core
- * busy the whole phase): the nats-server, each node, and this process (the
- * publishers and the report listener). Read from /proc/<pid>/stat on Linux;
+ * busy the whole phase): the nats-server, each node, and this process (bench e2e:
+ * the publishers and the report listener; bench replay: the consumer and the
+ * recovering partition loop). Read from /proc/<pid>/stat on Linux;
  * elsewhere only this process is measured.
  */
 import { execFileSync } from "node:child_process";
