@@ -87,6 +87,17 @@ export class IdempotencyIndex<V> {
     return out;
   }
 
+  /** The `i`th finished key, oldest first (0 <= i < finished). */
+  finishedKey(i: number): string {
+    return this.ring[2 * ((this.head + i) & (this.ring.length / 2 - 1))] as string;
+  }
+
+  /** The value of the `i`th finished key, found with the hash the ring keeps (no rehashing). */
+  finishedValue(i: number): V {
+    const k = 2 * ((this.head + i) & (this.ring.length / 2 - 1));
+    return this.table.get(this.ring[k] as string, this.ring[k + 1] as number)!;
+  }
+
   private evict(): void {
     const wrap = this.ring.length / 2 - 1;
     while (this.finishedCount > this.max) {

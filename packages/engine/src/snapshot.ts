@@ -6,7 +6,7 @@ import { deriveRules } from "./market-rules.js";
 import { NONE } from "./order-store.js";
 import type { OrderColumns } from "./order-columns.js";
 import { OrderBook } from "./order-book.js";
-import { PartitionState } from "./partition-state.js";
+import { PartitionState, type IdempotencyEntry } from "./partition-state.js";
 import { flatString } from "./flat-string.js";
 import { MsgpackReader } from "./msgpack-reader.js";
 import { MsgpackWriter } from "./msgpack-writer.js";
@@ -107,16 +107,27 @@ export function* encodeSnapshotInSlices(s: PartitionState, sizeHint: number | un
     columns!.writeTupleTo(w, row);
     if (slice.spent(1)) yield;
   }
-  const seen = s.byCmd.finishedKeys();
-  w.string("seen").arrayHeader(seen.length);
-  for (const k of seen) {
-    const o = s.outcomeOf(k)!;
-    w.arrayHeader(4).string(k).string(o.result).number(o.orderId);
-    if (o.code === undefined) w.nil();
-    else w.string(o.code);
+  // Oldest first, each value found with the hash the index keeps: no key is rehashed.
+  const seen = s.byCmd;
+  const n = seen.finished;
+  w.string("seen").arrayHeader(n);
+  for (let i = 0; i < n; i++) {
+    w.arrayHeader(4).string(seen.finishedKey(i));
+    writeOutcome(w, seen.finishedValue(i));
     if (slice.spent(1)) yield;
   }
   return w.finish();
+}
+
+/** An idempotency entry's outcome as a seen tuple's last three fields (result, orderId, code), as `outcomeOfEntry` reads it. */
+function writeOutcome(w: MsgpackWriter, v: IdempotencyEntry): void {
+  if (typeof v === "number") {
+    w.string(v < 0 ? "accepted" : "done").number(v < 0 ? -v : v).nil();
+    return;
+  }
+  w.string(v.result).number(v.orderId);
+  if (v.code === undefined) w.nil();
+  else w.string(v.code);
 }
 
 /** What a snapshot's size scales with: resident orders and remembered outcomes (~100 and ~55 bytes each). */
