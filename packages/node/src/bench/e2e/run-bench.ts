@@ -5,7 +5,7 @@
  *   1. raw limit: acknowledged publishes into a plain stream (./raw-phase.ts);
  *   2. Bourse end to end with 3 real nodes: warm-up, closed-loop probe, open-loop
  *      rate ladder to the sustained maximum (./rate-search.ts, ./e2e-step.ts);
- *   3. latency at half that rate, open loop;
+ *   3. latency at half that rate, open loop, then at each --latency-curve fraction;
  *   4. with --profile: one more step at the maximum with the nodes profiled.
  *
  * Every process and temp dir is removed at the end, on failure too; on Ctrl-C
