@@ -2,7 +2,7 @@ import { AccountIndex } from "./account-index.js";
 import { ExpiryQueue } from "./expiry-queue.js";
 import { assert, fail } from "./assert.js";
 import { NONE, OrderStore } from "./order-store.js";
-import { SlotTable } from "./slot-table.js";
+import { SlotTable, idTag } from "./slot-table.js";
 import type { OrderBook } from "./order-book.js";
 import { IdempotencyIndex } from "./idempotency-index.js";
 import { hashString } from "./string-hash.js";
@@ -11,11 +11,6 @@ import type { Outcome } from "./types.js";
 
 /** An idempotency entry: an order id (see `outcomeOfEntry`), or a rejection's outcome. */
 export type IdempotencyEntry = Outcome | number;
-
-/** The 32-bit tag an order id is indexed under (ids are input sequences: their low bits spread well). */
-function idTag(id: number): number {
-  return id | 0;
-}
 
 /**
  * Everything a partition owns. Only the dispatcher's handlers mutate it, one

@@ -5,6 +5,11 @@ const MIN_CAPACITY = 16;
 /** Multiplier of Fibonacci hashing: 2^32 / golden ratio. */
 const GOLDEN = 0x9e3779b1;
 
+/** The tag an order id is indexed under: its low 32 bits (ids are input sequences, safe integers whose low bits spread well). */
+export function idTag(id: number): number {
+  return id | 0;
+}
+
 /**
  * A hash index from keys to slots of an OrderStore, kept in one Int32Array: entry i
  * is [2i] the key's 32-bit tag and [2i + 1] the slot plus one (0: empty). The keys

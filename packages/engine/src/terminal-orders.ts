@@ -1,5 +1,5 @@
 import { OrderColumns } from "./order-columns.js";
-import { SlotTable } from "./slot-table.js";
+import { SlotTable, idTag } from "./slot-table.js";
 import type { OrderTuple } from "./snapshot.js";
 import type { OrderView } from "./types.js";
 
@@ -40,7 +40,7 @@ export class TerminalOrders {
     if (this.max === 0) return;
     const row = this.nextRow();
     this.columns.copy(src, from, row);
-    this.index.add(tagOf(this.columns.id(row)), row);
+    this.index.add(idTag(this.columns.id(row)), row);
   }
 
   /** Keeps a terminal order given as a snapshot tuple. */
@@ -48,7 +48,7 @@ export class TerminalOrders {
     if (this.max === 0) return;
     const row = this.nextRow();
     this.columns.writeTuple(row, t);
-    this.index.add(tagOf(t[0]), row);
+    this.index.add(idTag(t[0]), row);
   }
 
   /** The order's view, if resident. */
@@ -76,7 +76,7 @@ export class TerminalOrders {
   }
 
   private rowOf(id: number): number {
-    const tag = tagOf(id);
+    const tag = idTag(id);
     for (let i = this.index.first(tag); i >= 0; i = this.index.next(tag, i)) {
       const row = this.index.slotAt(i);
       if (this.columns.id(row) === id) return row;
@@ -92,13 +92,8 @@ export class TerminalOrders {
       return row;
     }
     const row = this.head;
-    this.index.remove(tagOf(this.columns.id(row)), row);
+    this.index.remove(idTag(this.columns.id(row)), row);
     this.head = row + 1 === this.max ? 0 : row + 1;
     return row;
   }
-}
-
-/** An order id's index tag: its low 32 bits (ids are safe integers, mostly consecutive). */
-function tagOf(id: number): number {
-  return id | 0;
 }

@@ -13,12 +13,11 @@ const profileDir = (raw: string, flag: string): string => {
 
 /** A comma-separated list of fractions in (0, 1]; empty for none. */
 function fractions(raw: string, flag: string): readonly number[] {
-  const out = raw.split(",").map((w) => w.trim()).filter((w) => w !== "").map((w) => {
+  return raw.split(",").map((w) => w.trim()).filter((w) => w !== "").map((w) => {
     const x = Number(w);
     if (!Number.isFinite(x) || x <= 0 || x > 1) throw new UsageError(`${flag} takes fractions of the maximum rate in (0, 1], comma-separated; got ${JSON.stringify(w)}`);
     return x;
   });
-  return out;
 }
 
 export const benchE2eOptions = [
