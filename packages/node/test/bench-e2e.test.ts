@@ -32,11 +32,11 @@ test("bad flags: exit 2, one line naming the flag, nothing started", async () =>
   assert.is(r.stdout, "");
 });
 
-test("--latency-curve takes fractions of the maximum in (0, 1]: exit 2 naming the flag otherwise", async () => {
-  for (const bad of ["0", "1.5", "0.25,x"]) {
-    const r = await bourse(10_000, "bench", "e2e", "--latency-curve", bad);
+test("--latency-curve and --profile-at take fractions of the maximum in (0, 1]: exit 2 naming the flag otherwise", async () => {
+  for (const [flag, bad] of [["--latency-curve", "0"], ["--latency-curve", "1.5"], ["--latency-curve", "0.25,x"], ["--profile-at", "0"], ["--profile-at", "0.5,0.25"], ["--profile-at", ""]] as const) {
+    const r = await bourse(10_000, "bench", "e2e", flag, bad);
     assert.is(r.code, 2, r.stderr);
-    assert.match(r.stderr, /--latency-curve/);
+    assert.match(r.stderr, new RegExp(flag));
     assert.is(r.stderr.trim().split("\n").length, 1, r.stderr);
   }
 });
@@ -46,7 +46,7 @@ test("a run of a few seconds prints one JSON object with every figure and parame
   try {
     const r = await bourse(
       240_000,
-      "bench", "e2e", "--duration", "1", "--partitions", "4", "--markets", "4", "--publishers", "2", "--window", "16", "--profile", profileDir, "--latency-curve", "0.25", "--json",
+      "bench", "e2e", "--duration", "1", "--partitions", "4", "--markets", "4", "--publishers", "2", "--window", "16", "--profile", profileDir, "--profile-at", "0.5", "--latency-curve", "0.25", "--json",
     );
     assert.is(r.code, 0, r.stderr);
     const lines = r.stdout.trim().split("\n");
@@ -71,8 +71,9 @@ test("a run of a few seconds prints one JSON object with every figure and parame
     assert.equal(curve.map((c) => c.fraction), [0.5, 0.25], "half the maximum, then each --latency-curve fraction");
     assert.is(curve[0]!.p99_ms, n("latency_ms_p99"), "the headline latency is the curve's half-maximum point");
     assert.ok(curve[1]!.rate_per_s <= curve[0]!.rate_per_s && curve[1]!.commands > 0);
-    const profile = j["profile"] as { profiles: number; functions: unknown[]; files: string[] } | undefined;
+    const profile = j["profile"] as { profiles: number; functions: unknown[]; files: string[]; step: { targetPerS: number } } | undefined;
     assert.ok(profile !== undefined, "--profile adds the profile summary");
+    assert.is(profile.step.targetPerS, Math.max(1, Math.round(n("max_rate_per_s") * 0.5)), "--profile-at 0.5: the profiled step runs at half the maximum");
     assert.is(profile.profiles, 3, "one profile per node");
     assert.ok(profile.functions.length > 0);
     for (const f of profile.files) assert.ok(existsSync(f), f);

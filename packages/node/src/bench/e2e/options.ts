@@ -11,13 +11,16 @@ const profileDir = (raw: string, flag: string): string => {
   return raw;
 };
 
+/** A fraction of the maximum rate, in (0, 1]. */
+function fraction(raw: string, flag: string): number {
+  const x = Number(raw.trim());
+  if (raw.trim() === "" || !Number.isFinite(x) || x <= 0 || x > 1) throw new UsageError(`${flag} takes fractions of the maximum rate in (0, 1]; got ${JSON.stringify(raw)}`);
+  return x;
+}
+
 /** A comma-separated list of fractions in (0, 1]; empty for none. */
 function fractions(raw: string, flag: string): readonly number[] {
-  return raw.split(",").map((w) => w.trim()).filter((w) => w !== "").map((w) => {
-    const x = Number(w);
-    if (!Number.isFinite(x) || x <= 0 || x > 1) throw new UsageError(`${flag} takes fractions of the maximum rate in (0, 1], comma-separated; got ${JSON.stringify(w)}`);
-    return x;
-  });
+  return raw.split(",").filter((w) => w.trim() !== "").map((w) => fraction(w, flag));
 }
 
 export const benchE2eOptions = [
@@ -54,6 +57,13 @@ export const benchE2eOptions = [
     argument: "DIR",
     description: "Also run one more step at the maximum rate with every node under the V8 CPU profiler; write DIR/<node>.cpuprofile and print the top functions",
     parse: profileDir,
+  },
+  {
+    name: "profile-at",
+    argument: "FRACTION",
+    description: "The profiled step's rate as a fraction of the maximum, in (0, 1] (0.5: where the latency is measured)",
+    default: "1",
+    parse: fraction,
   },
   { name: "json", description: "Print exactly one JSON object on stdout (progress still goes to stderr)" },
 ] as const satisfies readonly OptionSpec[];

@@ -6,7 +6,7 @@
  *   2. Bourse end to end with 3 real nodes: warm-up, closed-loop probe, open-loop
  *      rate ladder to the sustained maximum (./rate-search.ts, ./e2e-step.ts);
  *   3. latency at half that rate, open loop, then at each --latency-curve fraction;
- *   4. with --profile: one more step at the maximum with the nodes profiled.
+ *   4. with --profile: one more step at the maximum (or --profile-at of it) with the nodes profiled.
  *
  * Every process and temp dir is removed at the end, on failure too; on Ctrl-C
  * the local fixtures' reaper kills what was started.
@@ -223,9 +223,10 @@ export async function runBenchE2e(o: BenchE2eOptions, progress: Progress): Promi
 
     let profile: E2eResult["profile"];
     if (o.profile !== undefined) {
-      progress(`profile: open loop at ${fmt(maxRate)}/s with every node profiled, ${o.duration} s`);
+      const profileRate = Math.max(1, Math.round(maxRate * o["profile-at"]));
+      progress(`profile: open loop at ${fmt(profileRate)}/s (${o["profile-at"]} of the maximum) with every node profiled, ${o.duration} s`);
       cluster.signal("SIGUSR2");
-      const s = await runStep(ctx, "open", maxRate, durationMs, criteria);
+      const s = await runStep(ctx, "open", profileRate, durationMs, criteria);
       cluster.signal("SIGUSR2");
       progress(stepText(s));
       const files = await waitForProfiles(o.profile, cluster.ids);
