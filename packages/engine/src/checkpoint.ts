@@ -2,9 +2,8 @@ import type { BookSide } from "./book-side.js";
 import { IdempotencyIndex } from "./idempotency-index.js";
 import { NONE, type OrderStore } from "./order-store.js";
 import { OrderColumns } from "./order-columns.js";
-import { outcomeOfEntry, type IdempotencyEntry, type PartitionState } from "./partition-state.js";
-import { SNAPSHOT_VERSION, rebuild, seenTuple, type LevelTuple, type OrderTuple, type SnapshotDoc } from "./snapshot.js";
-import { hashString } from "./string-hash.js";
+import type { IdempotencyEntry, PartitionState } from "./partition-state.js";
+import { SNAPSHOT_VERSION, rebuild, seenTuples, type LevelTuple, type OrderTuple, type SnapshotDoc } from "./snapshot.js";
 import type { MarketSpec } from "./types.js";
 
 /**
@@ -97,8 +96,7 @@ export class Checkpoint {
     const accounts = [...byAccount].map(([a, ids]): [string, number[]] => [a, ids.sort((x, y) => x - y)]);
     const terminal: OrderTuple[] = [];
     for (let i = 0; i < this.terminalCount; i++) terminal.push(this.terminal.tuple(i));
-    const seen = this.byCmd.finishedKeys().map((k) => seenTuple(k, outcomeOfEntry(this.byCmd.get(k, hashString(k))!)));
-    return { v: SNAPSHOT_VERSION, partition, seq, tradeSeq, lastInSeq, now, markets, accounts, terminal, seen };
+    return { v: SNAPSHOT_VERSION, partition, seq, tradeSeq, lastInSeq, now, markets, accounts, terminal, seen: seenTuples(this.byCmd) };
   }
 
   private side(store: OrderStore, side: BookSide): void {

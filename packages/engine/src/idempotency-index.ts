@@ -79,15 +79,7 @@ export class IdempotencyIndex<V> {
     this.finishedCount++;
   }
 
-  /** Finished keys, oldest first (snapshots keep this order). */
-  finishedKeys(): string[] {
-    const out = new Array<string>(this.finishedCount);
-    const wrap = this.ring.length / 2 - 1;
-    for (let i = 0; i < this.finishedCount; i++) out[i] = this.ring[2 * ((this.head + i) & wrap)] as string;
-    return out;
-  }
-
-  /** The `i`th finished key, oldest first (0 <= i < finished). */
+  /** The `i`th finished key, oldest first (0 <= i < finished; snapshots keep this order). */
   finishedKey(i: number): string {
     return this.ring[2 * ((this.head + i) & (this.ring.length / 2 - 1))] as string;
   }

@@ -6,7 +6,8 @@ import { deriveRules } from "./market-rules.js";
 import { NONE } from "./order-store.js";
 import type { OrderColumns } from "./order-columns.js";
 import { OrderBook } from "./order-book.js";
-import { PartitionState, type IdempotencyEntry } from "./partition-state.js";
+import { PartitionState, outcomeOfEntry, type IdempotencyEntry } from "./partition-state.js";
+import type { IdempotencyIndex } from "./idempotency-index.js";
 import { flatString } from "./flat-string.js";
 import { MsgpackReader } from "./msgpack-reader.js";
 import { MsgpackWriter } from "./msgpack-writer.js";
@@ -143,7 +144,7 @@ export function snapshotDocument(s: PartitionState): SnapshotDoc {
     markets: [...s.markets.values()].map((b) => [b.rules.spec, levels(s, b.bids), levels(s, b.asks)]),
     accounts: [...s.accounts.entries()].map(([a, os]) => [a, os.map((o) => s.store.id(o))]),
     terminal: s.terminal.tuples(),
-    seen: s.byCmd.finishedKeys().map((k) => seenTuple(k, s.outcomeOf(k)!)),
+    seen: seenTuples(s.byCmd),
   };
 }
 
@@ -154,6 +155,13 @@ export function packSnapshotDocument(doc: SnapshotDoc): Uint8Array {
 
 export function seenTuple(cmdId: string, o: Outcome): SeenTuple {
   return [cmdId, o.result, o.orderId, o.code ?? null];
+}
+
+/** The finished commands of an idempotency index as seen tuples, oldest first (what the writer encodes). */
+export function seenTuples(index: IdempotencyIndex<IdempotencyEntry>): SeenTuple[] {
+  const out: SeenTuple[] = [];
+  for (let i = 0; i < index.finished; i++) out.push(seenTuple(index.finishedKey(i), outcomeOfEntry(index.finishedValue(i))));
+  return out;
 }
 
 function levels(s: PartitionState, side: BookSide): LevelTuple[] {

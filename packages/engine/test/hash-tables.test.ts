@@ -7,6 +7,9 @@ import { hashString } from "../src/string-hash.js";
 import { StringMap } from "../src/string-map.js";
 import { SlotTable } from "../src/slot-table.js";
 
+/** An index's finished keys, oldest first. */
+const finishedOf = <V>(idx: IdempotencyIndex<V>): string[] => Array.from({ length: idx.finished }, (_, i) => idx.finishedKey(i));
+
 // The open-addressing tables against V8's Map, on random operation sequences over
 // small key spaces (so that probe runs, wrap-around, backward-shift deletion,
 // growth and shrinking all happen).
@@ -153,7 +156,8 @@ test("IdempotencyIndex behaves like a map whose entries beyond the bound are evi
         assert.is(idx.get(k, h), model.get(k));
         assert.is(idx.size, model.size);
       }
-      assert.equal(idx.finishedKeys(), finished);
+      assert.equal(finishedOf(idx), finished);
+      for (let i = 0; i < idx.finished; i++) assert.is(idx.finishedValue(i), model.get(idx.finishedKey(i)), "each finished value is the model's");
       for (let key = 0; key <= 80; key++) assert.is(idx.get(`k${key}`, hash(`k${key}`)), model.get(`k${key}`));
 
       const copy = new IdempotencyIndex<number>(max);
@@ -161,9 +165,9 @@ test("IdempotencyIndex behaves like a map whose entries beyond the bound are evi
       copy.copyFrom(idx);
       assert.is(copy.get("stale", hash("stale")), undefined);
       assert.is(copy.size, idx.size);
-      assert.equal(copy.finishedKeys(), finished);
+      assert.equal(finishedOf(copy), finished);
       for (let n = 0; n < 3 * max; n++) copy.addFinished(`x${n}`, hash(`x${n}`), n);
-      assert.equal(idx.finishedKeys(), finished, "a copy is independent");
+      assert.equal(finishedOf(idx), finished, "a copy is independent");
       for (const [mk, me] of model) assert.is(idx.get(mk, hash(mk)), me);
     }),
     { numRuns: 500 },
