@@ -28,7 +28,7 @@ export class Checkpoint {
   /** Resting orders in book order. */
   private readonly resting = new OrderColumns(0);
   private restingCount = 0;
-  /** Terminal orders, least recently used first. */
+  /** Terminal orders, oldest first. */
   private readonly terminal = new OrderColumns(0);
   private terminalCount = 0;
   /** Per book side: level count, then price and order count per level. */

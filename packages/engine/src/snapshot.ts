@@ -39,7 +39,7 @@ export interface SnapshotDoc {
   markets: MarketTuple[];
   /** Live order ids per account, in the account index's order. */
   accounts: [string, number[]][];
-  /** Terminal orders, least recently used first. */
+  /** Terminal orders, oldest first. */
   terminal: OrderTuple[];
   /** Outcomes of finished commands, oldest first (resting orders' come from the book). */
   seen: SeenTuple[];
