@@ -2,7 +2,7 @@ import type { BookSide } from "./book-side.js";
 import { IdempotencyIndex } from "./idempotency-index.js";
 import { NONE, type OrderStore } from "./order-store.js";
 import { OrderColumns } from "./order-columns.js";
-import type { IdempotencyEntry, PartitionState } from "./partition-state.js";
+import type { PartitionState } from "./partition-state.js";
 import { SNAPSHOT_VERSION, rebuild, seenTuples, type LevelTuple, type OrderTuple, type SnapshotDoc } from "./snapshot.js";
 import type { MarketSpec } from "./types.js";
 
@@ -19,8 +19,8 @@ import type { MarketSpec } from "./types.js";
  * (OrderColumns.copy: a few stores, no allocation). Account lists
  * are kept as account names only: each list holds its account's resting
  * orders in id order (AccountIndex checks it), so it is rebuilt from the
- * book. Strings are immutable and kept by reference; the idempotency index is
- * copied shallowly (its values are numbers or immutable outcomes).
+ * book. Strings are immutable and kept by reference; the idempotency index's
+ * flat rows are copied (its rejection outcomes, immutable, are shared).
  */
 export class Checkpoint {
   private header: [partition: number, seq: number, tradeSeq: number, lastInSeq: number, now: number] = [0, 0, 0, 0, 0];
@@ -35,7 +35,7 @@ export class Checkpoint {
   private readonly levels: number[] = [];
   private levelsLength = 0;
   private accountNames: string[] = [];
-  private readonly byCmd: IdempotencyIndex<IdempotencyEntry>;
+  private readonly byCmd: IdempotencyIndex;
 
   constructor(s: PartitionState) {
     this.byCmd = new IdempotencyIndex(s.byCmd.max);

@@ -1,4 +1,24 @@
-import { StringMap } from "./string-map.js";
+import { assert, fail } from "./assert.js";
+import { CMD_WORDS, packUuid, uuidAscii, uuidText } from "./cmd-id.js";
+import type { MsgpackWriter } from "./msgpack-writer.js";
+import { mappedBuffer, mappedInt32Array } from "./page-arrays.js";
+import { SlotTable } from "./slot-table.js";
+import type { Outcome } from "./types.js";
+
+/**
+ * An idempotency entry: an order id (see `outcomeOfEntry` in partition-state.ts),
+ * or a rejection's outcome.
+ */
+export type IdempotencyEntry = Outcome | number;
+
+/** Ring rows to start with (a power of 2). */
+const MIN_ROWS = 32;
+/** Int32 words per row: the packed cmdId, then the key's hash. */
+const ROW_I32 = CMD_WORDS + 1;
+const HASH = CMD_WORDS;
+
+const probe = new Int32Array(CMD_WORDS);
+const asciiScratch = new Uint8Array(36);
 
 /**
  * Idempotency (ADR 0003): what each recent finished command did, by cmdId,
@@ -8,110 +28,209 @@ import { StringMap } from "./string-map.js";
  * finishes.)
  *
  * Every call takes the key's `hashString` hash, computed once by the caller.
- * The eviction order is a ring of [key, hash] pairs, so evicting rehashes
- * nothing and, in the steady state, allocates nothing.
  *
- * Evicting deletes the entry at once. (Evicting lazily instead, by numbering
- * finished entries and sweeping expired ones out in sequential passes, was
- * slower: an order that finishes long after it was accepted then has to find
- * and mark its entry, as costly a cache miss as the deletion it saves.)
+ * The entries are rows of a ring, oldest first, in flat arrays: a cmdId that is a
+ * lowercase UUID (what clients send) is kept as its four 32-bit words (cmd-id.ts),
+ * any other as its string in a side array; the value is a float (an order id) or,
+ * for a rejection, NaN with the outcome in a second side array. A SlotTable maps
+ * each key's hash to its row, and a lookup compares the key only with the rows whose
+ * hash matches: a miss (most lookups: a new command) packs nothing. About 38 bytes an
+ * entry outside V8's heap where a string-keyed table took ~100 on it (a 56-byte string,
+ * its key and value slots, its ring entry); at the default bound of 100,000 that is
+ * ~6 MB less per partition, and as much again in a rollback image's copy (bench memory).
+ *
+ * Evicting deletes the oldest row's table entry at once. (Evicting lazily instead,
+ * by numbering finished entries and sweeping expired ones out in sequential passes,
+ * was slower: an order that finishes long after it was accepted then has to find and
+ * mark its entry, as costly a cache miss as the deletion it saves.)
  */
-export class IdempotencyIndex<V> {
-  private readonly table = new StringMap<V>();
-  /** Finished keys, oldest first: pair k of the ring is [2k] key, [2k + 1] hash. */
-  private ring: (string | number | undefined)[] = new Array<string | number | undefined>(32).fill(undefined);
+export class IdempotencyIndex {
+  /** Row r's packed cmdId at [ROW_I32 r .. + 4) (zero for a text key), its hash at [ROW_I32 r + 4]. */
+  private rows: Int32Array;
+  /** Row r's entry when it is a number; NaN when it is an outcome (in `outcomes`). */
+  private values: Float64Array;
+  /** Row r's key when it is not a packable UUID (null until one is added). */
+  private texts: (string | undefined)[] | null = null;
+  /** Row r's entry when it is an outcome (null until one is added). */
+  private outcomes: (Outcome | undefined)[] | null = null;
+  /** Rows in the ring: a power of 2. */
+  private capacity = MIN_ROWS;
   private head = 0;
-  private finishedCount = 0;
+  private count = 0;
+  private table = new SlotTable();
 
-  constructor(readonly max: number) {}
-
-  /**
-   * Makes this index hold the same entries and eviction order as `src` (values
-   * are shared, not copied), reusing its storage when it can.
-   */
-  copyFrom(src: IdempotencyIndex<V>): void {
-    this.table.copyFrom(src.table);
-    if (this.ring.length === src.ring.length) {
-      for (let i = 0; i < src.ring.length; i++) this.ring[i] = src.ring[i];
-    } else {
-      this.ring = src.ring.slice();
-    }
-    this.head = src.head;
-    this.finishedCount = src.finishedCount;
+  constructor(readonly max: number) {
+    assert(max >= 1, "an idempotency index holds at least one entry");
+    this.rows = mappedInt32Array(ROW_I32 * MIN_ROWS);
+    this.values = new Float64Array(mappedBuffer(8 * MIN_ROWS));
   }
 
+  /** Makes this index hold the same entries and eviction order as `src` (outcomes are shared, not copied), reusing its storage when it can. */
+  copyFrom(src: IdempotencyIndex): void {
+    if (this.capacity !== src.capacity) {
+      this.capacity = src.capacity;
+      this.rows = mappedInt32Array(ROW_I32 * src.capacity);
+      this.values = new Float64Array(mappedBuffer(8 * src.capacity));
+    }
+    this.rows.set(src.rows);
+    this.values.set(src.values);
+    this.texts = src.texts === null ? null : src.texts.slice();
+    this.outcomes = src.outcomes === null ? null : src.outcomes.slice();
+    this.head = src.head;
+    this.count = src.count;
+    this.table.copyFrom(src.table);
+  }
+
+  /** Entries held (all of them finished). */
   get size(): number {
-    return this.table.size;
+    return this.count;
   }
 
   get finished(): number {
-    return this.finishedCount;
+    return this.count;
   }
 
-  get(key: string, h: number): V | undefined {
-    return this.table.get(key, h);
+  get(key: string, h: number): IdempotencyEntry | undefined {
+    const r = this.rowOf(key, h);
+    return r < 0 ? undefined : this.valueAt(r);
   }
 
   /** Adds an entry unless the key is present, and evicts the oldest beyond `max`; true when it added. */
-  addFinished(key: string, h: number, v: V): boolean {
-    if (!this.table.add(key, h, v)) return false;
-    this.append(key, h);
-    this.evict();
+  addFinished(key: string, h: number, v: IdempotencyEntry): boolean {
+    if (this.rowOf(key, h) >= 0) return false;
+    this.append(key, h, v);
+    while (this.count > this.max) this.evictOldest();
     return true;
   }
 
   /**
    * Adds an entry of a snapshot being restored, oldest first, without evicting: a
    * restored state keeps every entry of its snapshot until the next command finishes.
+   * A key already present (a snapshot never repeats one) keeps its place and takes `v`.
    */
-  restore(key: string, h: number, v: V): void {
-    this.table.set(key, h, v);
-    this.append(key, h);
-  }
-
-  /** Appends to the eviction order. */
-  private append(key: string, h: number): void {
-    if (this.finishedCount * 2 === this.ring.length) this.grow();
-    const wrap = this.ring.length / 2 - 1; // pairs in the ring: a power of 2
-    const k = (this.head + this.finishedCount) & wrap;
-    this.ring[2 * k] = key;
-    this.ring[2 * k + 1] = h;
-    this.finishedCount++;
+  restore(key: string, h: number, v: IdempotencyEntry): void {
+    const r = this.rowOf(key, h);
+    if (r >= 0) this.setValue(r, v);
+    else this.append(key, h, v);
   }
 
   /** The `i`th finished key, oldest first (0 <= i < finished; snapshots keep this order). */
   finishedKey(i: number): string {
-    return this.ring[2 * ((this.head + i) & (this.ring.length / 2 - 1))] as string;
+    const r = this.rowAt(i);
+    return this.textAt(r) ?? uuidText(this.rows, ROW_I32 * r);
   }
 
-  /** The value of the `i`th finished key, found with the hash the ring keeps (no rehashing). */
-  finishedValue(i: number): V {
-    const k = 2 * ((this.head + i) & (this.ring.length / 2 - 1));
-    return this.table.get(this.ring[k] as string, this.ring[k + 1] as number)!;
-  }
-
-  private evict(): void {
-    const wrap = this.ring.length / 2 - 1;
-    while (this.finishedCount > this.max) {
-      const ring = this.ring;
-      const old = ring[2 * this.head] as string;
-      const oldHash = ring[2 * this.head + 1] as number;
-      ring[2 * this.head] = undefined;
-      this.head = (this.head + 1) & wrap;
-      this.finishedCount--;
-      this.table.deletePresent(old, oldHash); // every key of the ring is in the table
+  /** Writes the `i`th finished key as a msgpack string (a packed one straight from its words). */
+  writeFinishedKey(w: MsgpackWriter, i: number): void {
+    const r = this.rowAt(i);
+    const text = this.textAt(r);
+    if (text !== undefined) {
+      w.string(text);
+    } else {
+      uuidAscii(this.rows, ROW_I32 * r, asciiScratch);
+      w.ascii(asciiScratch);
     }
   }
 
+  /** The value of the `i`th finished key. */
+  finishedValue(i: number): IdempotencyEntry {
+    return this.valueAt(this.rowAt(i));
+  }
+
+  private rowAt(i: number): number {
+    assert(i >= 0 && i < this.count, "finished entry out of range");
+    return (this.head + i) & (this.capacity - 1);
+  }
+
+  private textAt(r: number): string | undefined {
+    return this.texts === null ? undefined : this.texts[r];
+  }
+
+  private valueAt(r: number): IdempotencyEntry {
+    const v = this.values[r]!;
+    return v === v ? v : this.outcomes![r]!;
+  }
+
+  private setValue(r: number, v: IdempotencyEntry): void {
+    if (typeof v === "number") {
+      assert(v === v, "an idempotency entry's order id is a number");
+      this.values[r] = v;
+      if (this.outcomes !== null) this.outcomes[r] = undefined;
+    } else {
+      this.values[r] = NaN;
+      (this.outcomes ??= new Array<Outcome | undefined>(this.capacity).fill(undefined))[r] = v;
+    }
+  }
+
+  /** The row holding `key` (hash `h`), or -1. The key is packed only once a row's hash matches. */
+  private rowOf(key: string, h: number): number {
+    const t = this.table;
+    let packed = -1; // -1: not tried; 0: a text key; 1: in `probe`
+    for (let i = t.first(h); i >= 0; i = t.next(h, i)) {
+      const r = t.slotAt(i);
+      const text = this.textAt(r);
+      if (text !== undefined) {
+        if (text === key) return r;
+        continue;
+      }
+      if (packed < 0) packed = packUuid(key, probe, 0) ? 1 : 0;
+      if (packed === 0) continue;
+      const at = ROW_I32 * r;
+      const rows = this.rows;
+      if (rows[at] === probe[0] && rows[at + 1] === probe[1] && rows[at + 2] === probe[2] && rows[at + 3] === probe[3]) return r;
+    }
+    return -1;
+  }
+
+  /** Appends a new entry (its key absent) to the eviction order. */
+  private append(key: string, h: number, v: IdempotencyEntry): void {
+    if (this.count === this.capacity) this.grow();
+    const r = (this.head + this.count) & (this.capacity - 1);
+    const at = ROW_I32 * r;
+    if (packUuid(key, this.rows, at)) {
+      if (this.texts !== null) this.texts[r] = undefined;
+    } else {
+      this.rows[at] = this.rows[at + 1] = this.rows[at + 2] = this.rows[at + 3] = 0;
+      (this.texts ??= new Array<string | undefined>(this.capacity).fill(undefined))[r] = key;
+    }
+    this.rows[at + HASH] = h;
+    this.setValue(r, v);
+    this.table.add(h, r);
+    this.count++;
+  }
+
+  private evictOldest(): void {
+    const r = this.head;
+    this.table.remove(this.rows[ROW_I32 * r + HASH]!, r);
+    if (this.texts !== null) this.texts[r] = undefined;
+    if (this.outcomes !== null) this.outcomes[r] = undefined;
+    this.head = (r + 1) & (this.capacity - 1);
+    this.count--;
+  }
+
+  /** Doubles the ring, its rows unwrapped oldest first from row 0, and re-indexes them. */
   private grow(): void {
-    const wrap = this.ring.length / 2 - 1;
-    const next = new Array<string | number | undefined>(this.ring.length * 2).fill(undefined);
-    for (let i = 0; i < this.finishedCount; i++) {
-      const k = (this.head + i) & wrap;
-      next[2 * i] = this.ring[2 * k];
-      next[2 * i + 1] = this.ring[2 * k + 1];
+    const cap = this.capacity * 2;
+    if (ROW_I32 * cap * 4 > 2 ** 32) fail(`idempotency index: ${cap} rows are too many`);
+    const rows = mappedInt32Array(ROW_I32 * cap);
+    const values = new Float64Array(mappedBuffer(8 * cap));
+    const texts = this.texts === null ? null : new Array<string | undefined>(cap).fill(undefined);
+    const outcomes = this.outcomes === null ? null : new Array<Outcome | undefined>(cap).fill(undefined);
+    const table = new SlotTable(2 * this.count);
+    for (let i = 0; i < this.count; i++) {
+      const r = (this.head + i) & (this.capacity - 1);
+      rows.set(this.rows.subarray(ROW_I32 * r, ROW_I32 * (r + 1)), ROW_I32 * i);
+      values[i] = this.values[r]!;
+      if (texts !== null) texts[i] = this.texts![r];
+      if (outcomes !== null) outcomes[i] = this.outcomes![r];
+      table.add(rows[ROW_I32 * i + HASH]!, i);
     }
-    this.ring = next;
+    this.rows = rows;
+    this.values = values;
+    this.texts = texts;
+    this.outcomes = outcomes;
+    this.table = table;
+    this.capacity = cap;
     this.head = 0;
   }
 }

@@ -4,13 +4,12 @@ import { assert, fail } from "./assert.js";
 import { NONE, OrderStore } from "./order-store.js";
 import { SlotTable, idTag } from "./slot-table.js";
 import type { OrderBook } from "./order-book.js";
-import { IdempotencyIndex } from "./idempotency-index.js";
+import { IdempotencyIndex, type IdempotencyEntry } from "./idempotency-index.js";
 import { hashString } from "./string-hash.js";
 import { TerminalOrders } from "./terminal-orders.js";
 import type { Outcome } from "./types.js";
 
-/** An idempotency entry: an order id (see `outcomeOfEntry`), or a rejection's outcome. */
-export type IdempotencyEntry = Outcome | number;
+export type { IdempotencyEntry } from "./idempotency-index.js";
 
 /**
  * Everything a partition owns. Only the dispatcher's handlers mutate it, one
@@ -36,7 +35,7 @@ export class PartitionState {
    * (a number >= 0, outcome "done") or, for a rejection, its Outcome. Entries here
    * are finished, bounded to `idempotencyMax`, oldest evicted first.
    */
-  readonly byCmd: IdempotencyIndex<IdempotencyEntry>;
+  readonly byCmd: IdempotencyIndex;
   /** Live orders by the hash of their cmdId (open idempotency entries). */
   private readonly openCmds: SlotTable;
   /** Last output sequence assigned. */

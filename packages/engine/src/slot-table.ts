@@ -42,6 +42,15 @@ export class SlotTable {
     return this.count;
   }
 
+  /** Makes this table hold exactly `src`'s entries, reusing its storage when the capacities match. */
+  copyFrom(src: SlotTable): void {
+    if (this.entries.length !== src.entries.length) this.entries = mappedInt32Array(src.entries.length);
+    this.entries.set(src.entries);
+    this.mask = src.mask;
+    this.shift = src.shift;
+    this.count = src.count;
+  }
+
   /** Position of the first entry tagged `tag`, or -1; read its slot with `slotAt`. */
   first(tag: number): number {
     return this.scan(tag, Math.imul(tag, GOLDEN) >>> this.shift);

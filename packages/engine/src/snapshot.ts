@@ -113,7 +113,8 @@ export function* encodeSnapshotInSlices(s: PartitionState, sizeHint: number | un
   const n = seen.finished;
   w.string("seen").arrayHeader(n);
   for (let i = 0; i < n; i++) {
-    w.arrayHeader(4).string(seen.finishedKey(i));
+    w.arrayHeader(4);
+    seen.writeFinishedKey(w, i);
     writeOutcome(w, seen.finishedValue(i));
     if (slice.spent(1)) yield;
   }
@@ -158,7 +159,7 @@ export function seenTuple(cmdId: string, o: Outcome): SeenTuple {
 }
 
 /** The finished commands of an idempotency index as seen tuples, oldest first (what the writer encodes). */
-export function seenTuples(index: IdempotencyIndex<IdempotencyEntry>): SeenTuple[] {
+export function seenTuples(index: IdempotencyIndex): SeenTuple[] {
   const out: SeenTuple[] = [];
   for (let i = 0; i < index.finished; i++) out.push(seenTuple(index.finishedKey(i), outcomeOfEntry(index.finishedValue(i))));
   return out;

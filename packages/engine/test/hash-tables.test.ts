@@ -1,14 +1,15 @@
 import fc from "fast-check";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import { Packr, unpack } from "msgpackr";
 import { IdMap } from "../src/id-map.js";
-import { IdempotencyIndex } from "../src/idempotency-index.js";
+import { IdempotencyIndex, type IdempotencyEntry } from "../src/idempotency-index.js";
+import { MsgpackWriter } from "../src/msgpack-writer.js";
 import { hashString } from "../src/string-hash.js";
-import { StringMap } from "../src/string-map.js";
 import { SlotTable } from "../src/slot-table.js";
 
 /** An index's finished keys, oldest first. */
-const finishedOf = <V>(idx: IdempotencyIndex<V>): string[] => Array.from({ length: idx.finished }, (_, i) => idx.finishedKey(i));
+const finishedOf = (idx: IdempotencyIndex): string[] => Array.from({ length: idx.finished }, (_, i) => idx.finishedKey(i));
 
 // The open-addressing tables against V8's Map, on random operation sequences over
 // small key spaces (so that probe runs, wrap-around, backward-shift deletion,
@@ -53,54 +54,6 @@ test("IdMap behaves like a Map of non-zero ids", () => {
   );
 });
 
-test("StringMap behaves like a Map, with real hashes and with colliding ones", () => {
-  fc.assert(
-    fc.property(ops(120), fc.boolean(), (seq, collide) => {
-      // Any hash consistent with the key works; a 2-bit one forces long probe runs.
-      const hash = (k: string) => (collide ? (hashString(k) & 3) + 1 : hashString(k));
-      const m = new StringMap<number>();
-      const model = new Map<string, number>();
-      for (const { op, key, value } of seq) {
-        const k = `c${key}`;
-        const h = hash(k);
-        switch (op) {
-          case "set":
-            assert.is(m.set(k, h, value), model.has(k));
-            model.set(k, value);
-            break;
-          case "add": {
-            const added = !model.has(k);
-            assert.is(m.add(k, h, value), added);
-            if (added) model.set(k, value);
-            break;
-          }
-          case "delete":
-            if (model.has(k) && value % 2 === 0) m.deletePresent(k, h);
-            else assert.is(m.delete(k, h), model.has(k));
-            model.delete(k);
-            break;
-          case "get":
-            break;
-        }
-        assert.is(m.get(k, h), model.get(k));
-        assert.is(m.size, model.size);
-      }
-      const copy = new StringMap<number>();
-      copy.set("stale", hash("stale"), 7);
-      copy.copyFrom(m);
-      assert.is(copy.get("stale", hash("stale")), undefined);
-      for (let key = 0; key < 120; key++) {
-        const k = `c${key}`;
-        assert.is(m.get(k, hash(k)), model.get(k));
-        assert.is(copy.get(k, hash(k)), model.get(k));
-      }
-      copy.set("c0", hash("c0"), -1);
-      assert.is(m.get("c0", hash("c0")), model.get("c0"), "a copy is independent");
-    }),
-    { numRuns: 400 },
-  );
-});
-
 test("hashString is FNV-1a reduced to 30 bits, never 0", () => {
   assert.is(hashString(""), 0x811c9dc5 >>> 2);
   assert.is(hashString("a"), 0xe40c292c >>> 2);
@@ -109,6 +62,31 @@ test("hashString is FNV-1a reduced to 30 bits, never 0", () => {
     assert.ok(Number.isInteger(h) && h > 0 && h < 2 ** 30, s);
   }
 });
+
+/**
+ * Key `n` of the idempotency tests, in each form a cmdId takes: a plain string, lowercase
+ * UUIDs (kept packed; two families, so that packed keys differ in different words) and an
+ * uppercase one (not packable: kept as text).
+ */
+function cmdKey(n: number): string {
+  const hex = (v: number, digits: number) => v.toString(16).padStart(digits, "0");
+  switch (n % 4) {
+    case 0:
+      return `k${n}`;
+    case 1:
+      return `${hex(n, 8)}-0000-4000-8000-${hex(7 * n, 12)}`;
+    case 2:
+      return `0000abcd-${hex(n, 4)}-4000-8000-00000000000${n % 10}`;
+    default:
+      return `${hex(n, 8)}-0000-4000-8000-0000000000ab`.toUpperCase();
+  }
+}
+
+/** Value `n` of the idempotency tests: an order id (either sign) or, one in five, a rejection's outcome. */
+function entryOf(n: number): IdempotencyEntry {
+  if (n % 5 === 0) return { result: "rejected", orderId: 0, code: "invalid_value" };
+  return n % 2 === 0 ? n : -n;
+}
 
 test("IdempotencyIndex behaves like a map whose entries beyond the bound are evicted oldest first", () => {
   type Step = { op: "addFinished" | "restore" | "get"; key: number; value: number };
@@ -121,57 +99,68 @@ test("IdempotencyIndex behaves like a map whose entries beyond the bound are evi
     { maxLength: 500 },
   );
   fc.assert(
-    fc.property(fc.integer({ min: 1, max: 30 }), steps, fc.boolean(), (max, seq, collide) => {
+    fc.property(fc.integer({ min: 1, max: 70 }), steps, fc.boolean(), (max, seq, collide) => {
       // Any hash consistent with the key works; a 2-bit one forces long probe runs.
       const hash = (k: string) => (collide ? (hashString(k) & 3) + 1 : hashString(k));
-      const idx = new IdempotencyIndex<number>(max);
-      const model = new Map<string, number>();
+      const idx = new IdempotencyIndex(max);
+      const model = new Map<string, IdempotencyEntry>();
       const finished: string[] = [];
       const evict = () => {
         while (finished.length > max) model.delete(finished.shift()!);
       };
       for (const { op, key, value } of seq) {
-        const k = `k${key}`;
+        const k = cmdKey(key);
         const h = hash(k);
         const known = model.has(k);
+        const v = entryOf(value);
         switch (op) {
           case "addFinished":
-            assert.is(idx.addFinished(k, h, value), !known);
+            assert.is(idx.addFinished(k, h, v), !known);
             if (!known) {
-              model.set(k, value);
+              model.set(k, v);
               finished.push(k);
               evict();
             }
             break;
-          case "restore": // restoring: only keys not yet remembered, and nothing evicted until the next add
-            if (!known) {
-              idx.restore(k, h, value);
-              model.set(k, value);
-              finished.push(k);
-            }
+          case "restore": // restoring: nothing evicted until the next add; a key present takes the new value in place
+            idx.restore(k, h, v);
+            model.set(k, v);
+            if (!known) finished.push(k);
             break;
           case "get":
             break;
         }
-        assert.is(idx.get(k, h), model.get(k));
+        assert.equal(idx.get(k, h), model.get(k));
         assert.is(idx.size, model.size);
       }
       assert.equal(finishedOf(idx), finished);
-      for (let i = 0; i < idx.finished; i++) assert.is(idx.finishedValue(i), model.get(idx.finishedKey(i)), "each finished value is the model's");
-      for (let key = 0; key <= 80; key++) assert.is(idx.get(`k${key}`, hash(`k${key}`)), model.get(`k${key}`));
+      for (let i = 0; i < idx.finished; i++) assert.equal(idx.finishedValue(i), model.get(idx.finishedKey(i)), "each finished value is the model's");
+      for (let key = 0; key <= 80; key++) assert.equal(idx.get(cmdKey(key), hash(cmdKey(key))), model.get(cmdKey(key)));
 
-      const copy = new IdempotencyIndex<number>(max);
+      const copy = new IdempotencyIndex(max);
       copy.addFinished("stale", hash("stale"), 1);
       copy.copyFrom(idx);
       assert.is(copy.get("stale", hash("stale")), undefined);
       assert.is(copy.size, idx.size);
       assert.equal(finishedOf(copy), finished);
-      for (let n = 0; n < 3 * max; n++) copy.addFinished(`x${n}`, hash(`x${n}`), n);
+      for (let n = 0; n < 3 * max; n++) copy.addFinished(cmdKey(100 + n), hash(cmdKey(100 + n)), entryOf(n));
       assert.equal(finishedOf(idx), finished, "a copy is independent");
-      for (const [mk, me] of model) assert.is(idx.get(mk, hash(mk)), me);
+      for (const [mk, me] of model) assert.equal(idx.get(mk, hash(mk)), me);
     }),
     { numRuns: 500 },
   );
+});
+
+test("IdempotencyIndex writes each finished key as the msgpack string of its text, packed or not", () => {
+  const idx = new IdempotencyIndex(10);
+  const keys = [cmdKey(1), cmdKey(2), cmdKey(3), cmdKey(4), "\u{1F600}-not-a-uuid"];
+  keys.forEach((k, i) => idx.addFinished(k, hashString(k), i + 1));
+  for (let i = 0; i < keys.length; i++) {
+    const w = new MsgpackWriter(new Packr({ useRecords: false }), 16);
+    idx.writeFinishedKey(w, i);
+    assert.is(unpack(w.finish()), keys[i]);
+    assert.is(idx.finishedKey(i), keys[i]);
+  }
 });
 
 test("SlotTable holds exactly the (tag, slot) entries added and not removed, whatever the tags' collisions", () => {
