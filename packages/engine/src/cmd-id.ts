@@ -7,6 +7,7 @@
  * ways (`uuidText` gives back the very string), so the engine's behaviour does not
  * depend on which form an order's cmdId takes.
  */
+import { hashString } from "./string-hash.js";
 
 /** Words a packed cmdId takes. */
 export const CMD_WORDS = 4;
@@ -75,4 +76,33 @@ export function uuidText(words: Int32Array, at: number): string {
   uuidAscii(words, at, scratch);
   for (let i = 0; i < 36; i++) codes[i] = scratch[i]!;
   return String.fromCharCode.apply(null, codes);
+}
+
+/**
+ * A 30-bit hash of the UUID whose words are at `words[at..at+4)`, never 0: each word
+ * mixed in by multiplication, then murmur3's finalizer, so that every bit of the
+ * tag depends on every word (SlotTable keeps the top bits of tag × golden ratio).
+ * Deterministic, like hashString.
+ */
+export function wordsHash(words: Int32Array, at: number): number {
+  let h = 0x2545f491;
+  for (let w = 0; w < CMD_WORDS; w++) {
+    h = Math.imul(h ^ words[at + w]!, 0x5bd1e995);
+    h ^= h >>> 15;
+  }
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 2 || 1;
+}
+
+const hashed = new Int32Array(CMD_WORDS);
+
+/**
+ * The hash the engine indexes a cmdId by: `wordsHash` of its words for a packable
+ * UUID, so that an order's cmdId is hashed from its row without rendering its text;
+ * `hashString` of any other cmdId.
+ */
+export function cmdHash(cmdId: string): number {
+  return packUuid(cmdId, hashed, 0) ? wordsHash(hashed, 0) : hashString(cmdId);
 }

@@ -1,6 +1,7 @@
 import { assert, fail } from "./assert.js";
 import { CMD_WORDS, packUuid, uuidAscii, uuidText } from "./cmd-id.js";
 import type { MsgpackWriter } from "./msgpack-writer.js";
+import type { OrderColumns } from "./order-columns.js";
 import { mappedBuffer, mappedInt32Array } from "./page-arrays.js";
 import { SlotTable } from "./slot-table.js";
 import type { Outcome } from "./types.js";
@@ -27,7 +28,7 @@ const asciiScratch = new Uint8Array(36);
  * the order's slot in PartitionState's open table, and comes here when the order
  * finishes.)
  *
- * Every call takes the key's `hashString` hash, computed once by the caller.
+ * Every call takes the key's `cmdHash` hash (cmd-id.ts), computed once by the caller.
  *
  * The entries are rows of a ring, oldest first, in flat arrays: a cmdId that is a
  * lowercase UUID (what clients send) is kept as its four 32-bit words (cmd-id.ts),
@@ -101,6 +102,18 @@ export class IdempotencyIndex {
     this.append(key, h, v);
     while (this.count > this.max) this.evictOldest();
     return true;
+  }
+
+  /**
+   * Adds the finished entry of the order in row `row` of `src`, with its cmdId's hash
+   * `h`: its words are copied from the row, no text rendered or parsed. The cmdId must
+   * not be in the index (PartitionState: an indexed order's entry was open until now).
+   */
+  addFinishedOrder(src: OrderColumns, row: number, h: number, v: IdempotencyEntry): void {
+    const r = this.nextRow();
+    if (src.cmdWordsTo(row, this.rows, ROW_I32 * r)) this.fill(r, undefined, h, v);
+    else this.fill(r, src.cmdId(row), h, v);
+    while (this.count > this.max) this.evictOldest();
   }
 
   /**
@@ -184,14 +197,24 @@ export class IdempotencyIndex {
 
   /** Appends a new entry (its key absent) to the eviction order. */
   private append(key: string, h: number, v: IdempotencyEntry): void {
+    const r = this.nextRow();
+    this.fill(r, packUuid(key, this.rows, ROW_I32 * r) ? undefined : key, h, v);
+  }
+
+  /** The row the next entry goes to (the ring grown if full). */
+  private nextRow(): number {
     if (this.count === this.capacity) this.grow();
-    const r = (this.head + this.count) & (this.capacity - 1);
+    return (this.head + this.count) & (this.capacity - 1);
+  }
+
+  /** Completes row `r` as the newest entry: its packed words are written unless `text` is its key. */
+  private fill(r: number, text: string | undefined, h: number, v: IdempotencyEntry): void {
     const at = ROW_I32 * r;
-    if (packUuid(key, this.rows, at)) {
+    if (text === undefined) {
       if (this.texts !== null) this.texts[r] = undefined;
     } else {
       this.rows[at] = this.rows[at + 1] = this.rows[at + 2] = this.rows[at + 3] = 0;
-      (this.texts ??= new Array<string | undefined>(this.capacity).fill(undefined))[r] = key;
+      (this.texts ??= new Array<string | undefined>(this.capacity).fill(undefined))[r] = text;
     }
     this.rows[at + HASH] = h;
     this.setValue(r, v);

@@ -1,5 +1,5 @@
 import { fail } from "./assert.js";
-import { CMD_WORDS, packUuid, uuidAscii, uuidEquals, uuidText } from "./cmd-id.js";
+import { CMD_WORDS, cmdHash, packUuid, uuidAscii, uuidEquals, uuidText, wordsHash } from "./cmd-id.js";
 import { MARKET_BITS, marketIndex, marketName } from "./market-names.js";
 import type { MsgpackWriter } from "./msgpack-writer.js";
 import { grownBuffer, mappedBuffer } from "./page-arrays.js";
@@ -292,6 +292,19 @@ export class OrderColumns {
 
   cmdId(i: number): string {
     return (this.i32[ROW_I32 * i + PACKED]! & CMD_TEXT) !== 0 ? this.textOf(i) : uuidText(this.i32, ROW_I32 * i + CMD);
+  }
+
+  /** `cmdHash` of row i's cmdId, from its words when it is packed (no text rendered). */
+  cmdHash(i: number): number {
+    return (this.i32[ROW_I32 * i + PACKED]! & CMD_TEXT) !== 0 ? cmdHash(this.textOf(i)) : wordsHash(this.i32, ROW_I32 * i + CMD);
+  }
+
+  /** Copies row i's packed cmdId to `words[at..at+4)`; false, copying nothing, when it is kept as text. */
+  cmdWordsTo(i: number, words: Int32Array, at: number): boolean {
+    if ((this.i32[ROW_I32 * i + PACKED]! & CMD_TEXT) !== 0) return false;
+    const from = ROW_I32 * i + CMD;
+    for (let k = 0; k < CMD_WORDS; k++) words[at + k] = this.i32[from + k]!;
+    return true;
   }
 
   /** Is `cmdId` row i's cmdId? */

@@ -5,7 +5,7 @@ import { NONE, OrderStore } from "./order-store.js";
 import { SlotTable, idTag } from "./slot-table.js";
 import type { OrderBook } from "./order-book.js";
 import { IdempotencyIndex, type IdempotencyEntry } from "./idempotency-index.js";
-import { hashString } from "./string-hash.js";
+import { cmdHash } from "./cmd-id.js";
 import { TerminalOrders } from "./terminal-orders.js";
 import type { Outcome } from "./types.js";
 
@@ -59,7 +59,7 @@ export class PartitionState {
   private absentKey = "";
   /** The last key hashed: a command's cmdId is looked up, then remembered, then finished. */
   private hashedKey = "";
-  private hashed = hashString("");
+  private hashed = cmdHash("");
 
   constructor(
     readonly partition: number,
@@ -90,11 +90,11 @@ export class PartitionState {
     return this.byCmd.size + this.openCmds.size;
   }
 
-  /** `hashString(cmdId)`, computed once for the consecutive uses of one command's id. */
+  /** `cmdHash(cmdId)`, computed once for the consecutive uses of one command's id. */
   hashOf(cmdId: string): number {
     if (cmdId !== this.hashedKey) {
       this.hashedKey = cmdId;
-      this.hashed = hashString(cmdId);
+      this.hashed = cmdHash(cmdId);
     }
     return this.hashed;
   }
@@ -152,7 +152,7 @@ export class PartitionState {
 
   /** The order's idempotency entry is open again (restoring a resting order; `cmdId` is its cmdId). */
   rememberOpen(o: number, cmdId: string): void {
-    const h = hashString(cmdId);
+    const h = cmdHash(cmdId);
     if (this.openOrder(cmdId, h) >= 0 || this.byCmd.get(cmdId, h) !== undefined) this.store.markNotIndexed(o);
     else this.openCmds.add(h, o);
   }
@@ -161,16 +161,16 @@ export class PartitionState {
   orderFinished(o: number): void {
     const st = this.store;
     if (!st.indexed(o)) return;
-    const cmdId = st.cmdId(o);
     this.absentKey = "";
     if (o === this.placed) {
       this.placed = NONE;
-      this.byCmd.addFinished(cmdId, this.placedHash, -st.id(o));
+      this.byCmd.addFinishedOrder(st, o, this.placedHash, -st.id(o));
       return;
     }
-    const h = this.hashOf(cmdId);
+    // Hashed and copied from the order's row: its cmdId's text is neither rendered nor parsed.
+    const h = st.cmdHash(o);
     this.openCmds.remove(h, o);
-    this.byCmd.addFinished(cmdId, h, -st.id(o));
+    this.byCmd.addFinishedOrder(st, o, h, -st.id(o));
   }
 
   /** Checks that the command left no order half-remembered (at its end). */

@@ -11,7 +11,7 @@ import type { IdempotencyIndex } from "./idempotency-index.js";
 import { flatString } from "./flat-string.js";
 import { MsgpackReader } from "./msgpack-reader.js";
 import { MsgpackWriter } from "./msgpack-writer.js";
-import { hashString } from "./string-hash.js";
+import { cmdHash } from "./cmd-id.js";
 import type { BookSide } from "./book-side.js";
 import type { PriceLevel } from "./price-level.js";
 import type { MarketSpec, OrderStatus, OrderType, Outcome, RejectCode, StpMode, TimeInForce } from "./types.js";
@@ -372,7 +372,7 @@ function listAccountOrder(s: PartitionState, account: string, id: number): void 
 }
 
 function seenEntry(s: PartitionState, cmdId: string, result: Outcome["result"], orderId: number, code: RejectCode | null): void {
-  const h = hashString(cmdId);
+  const h = cmdHash(cmdId);
   s.byCmd.restore(cmdId, h, outcomeValue(result, orderId, code));
 }
 

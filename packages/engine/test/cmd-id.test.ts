@@ -2,7 +2,9 @@ import fc from "fast-check";
 import { Packr } from "msgpackr";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { isPackableUuid, packUuid, uuidEquals, uuidText } from "../src/cmd-id.js";
+import { cmdHash, isPackableUuid, packUuid, uuidEquals, uuidText, wordsHash } from "../src/cmd-id.js";
+import { IdempotencyIndex } from "../src/idempotency-index.js";
+import { hashString } from "../src/string-hash.js";
 import { OrderColumns } from "../src/order-columns.js";
 import { MsgpackWriter } from "../src/msgpack-writer.js";
 
@@ -59,6 +61,8 @@ test("OrderColumns keeps both forms of cmdId, and writes them as msgpackr writes
       assert.not.ok(cols.cmdIs(row, `${cmdId}x`));
       copy.copy(cols, row, 3 - row);
       assert.is(copy.cmdId(3 - row), cmdId);
+      assert.is(cols.cmdHash(row), cmdHash(cmdId), "a row's cmdId hashes as its text does");
+      assert.is(copy.cmdHash(3 - row), cmdHash(cmdId));
       const w = new MsgpackWriter(packr, 16);
       cols.writeCmdId(w, row);
       assert.equal([...w.finish()], [...packr.pack(cmdId)]);
@@ -73,6 +77,47 @@ test("OrderColumns keeps both forms of cmdId, and writes them as msgpackr writes
   cols.clear(3);
   assert.is(cols.textRows, 0);
   assert.is(copy.textRows, [0, 1, 2, 3].filter((r) => !isPackableUuid(copy.cmdId(r))).length);
+});
+
+test("cmdHash is wordsHash of a packable UUID's words and hashString of anything else: 30 bits, never 0", () => {
+  const words = new Int32Array(4);
+  fc.assert(
+    fc.property(fc.oneof(uuid, nearUuid, fc.string({ maxLength: 60 })), (cmdId) => {
+      const h = cmdHash(cmdId);
+      assert.ok(Number.isInteger(h) && h > 0 && h < 2 ** 30, cmdId);
+      if (packUuid(cmdId, words, 0)) assert.is(h, wordsHash(words, 0));
+      else assert.is(h, hashString(cmdId));
+    }),
+    { numRuns: 2_000 },
+  );
+  // Sequential UUIDs (a client counting in the last group) spread over the tag's top bits,
+  // which SlotTable keeps: 4,096 of them fill most of 4,096 buckets of the top 12 bits.
+  const buckets = new Set<number>();
+  for (let i = 0; i < 4_096; i++) buckets.add((Math.imul(cmdHash(`00000000-0000-4000-8000-${i.toString(16).padStart(12, "0")}`), 0x9e3779b1) >>> 0) >>> 20);
+  assert.ok(buckets.size > 2_400, `${buckets.size} buckets of 4,096`);
+});
+
+test("an order's finished entry copied from its row is the entry its cmdId's text makes", () => {
+  fc.assert(
+    fc.property(fc.array(fc.oneof(uuid, fc.string({ minLength: 1, maxLength: 40 })), { minLength: 1, maxLength: 40 }), fc.integer({ min: 1, max: 50 }), (ids, max) => {
+      const unique = [...new Set(ids)];
+      const cols = new OrderColumns(unique.length);
+      const fromRows = new IdempotencyIndex(max);
+      const fromText = new IdempotencyIndex(max);
+      unique.forEach((id, row) => {
+        cols.write(row, row + 1, id, "acct", 0, 0, 100, 1, 0);
+        fromRows.addFinishedOrder(cols, row, cols.cmdHash(row), -(row + 1));
+        fromText.addFinished(id, cmdHash(id), -(row + 1));
+      });
+      assert.is(fromRows.finished, fromText.finished);
+      for (let i = 0; i < fromRows.finished; i++) {
+        assert.is(fromRows.finishedKey(i), fromText.finishedKey(i));
+        assert.is(fromRows.finishedValue(i), fromText.finishedValue(i));
+      }
+      for (const id of unique) assert.is(fromRows.get(id, cmdHash(id)), fromText.get(id, cmdHash(id)), id);
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test.run();
