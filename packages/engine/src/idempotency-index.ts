@@ -1,9 +1,10 @@
 import { assert, fail } from "./assert.js";
-import { CMD_WORDS, packUuid, uuidAscii, uuidText } from "./cmd-id.js";
+import { CMD_WORDS, packUuid, uuidAscii, uuidText, wordsHash } from "./cmd-id.js";
 import type { MsgpackWriter } from "./msgpack-writer.js";
 import type { OrderColumns } from "./order-columns.js";
 import { mappedBuffer, mappedInt32Array } from "./page-arrays.js";
 import { SlotTable } from "./slot-table.js";
+import { hashString } from "./string-hash.js";
 import type { Outcome } from "./types.js";
 
 /**
@@ -82,6 +83,16 @@ export class IdempotencyIndex {
     this.table.copyFrom(src.table);
   }
 
+  /**
+   * Makes room for `n` entries, so that restoring a snapshot's entries (it says how many)
+   * grows the ring and re-indexes it once instead of at every doubling.
+   */
+  reserve(n: number): void {
+    let cap = this.capacity;
+    while (cap < n) cap *= 2;
+    if (cap > this.capacity) this.grow(cap);
+  }
+
   /** Entries held (all of them finished). */
   get size(): number {
     return this.count;
@@ -125,6 +136,20 @@ export class IdempotencyIndex {
     const r = this.rowOf(key, h);
     if (r >= 0) this.setValue(r, v);
     else this.append(key, h, v);
+  }
+
+  /**
+   * `restore` for a key whose hash is its `cmdHash` (cmd-id.ts), computed as the key is
+   * packed into its row: restoring a snapshot parses each cmdId's text once.
+   */
+  restoreKey(key: string, v: IdempotencyEntry): void {
+    const r = this.nextRow();
+    const at = ROW_I32 * r;
+    const packed = packUuid(key, this.rows, at);
+    const h = packed ? wordsHash(this.rows, at) : hashString(key);
+    const present = this.rowOf(key, h);
+    if (present >= 0) this.setValue(present, v);
+    else this.fill(r, packed ? undefined : key, h, v);
   }
 
   /** The `i`th finished key, oldest first (0 <= i < finished; snapshots keep this order). */
@@ -203,7 +228,7 @@ export class IdempotencyIndex {
 
   /** The row the next entry goes to (the ring grown if full). */
   private nextRow(): number {
-    if (this.count === this.capacity) this.grow();
+    if (this.count === this.capacity) this.grow(2 * this.capacity);
     return (this.head + this.count) & (this.capacity - 1);
   }
 
@@ -231,15 +256,14 @@ export class IdempotencyIndex {
     this.count--;
   }
 
-  /** Doubles the ring, its rows unwrapped oldest first from row 0, and re-indexes them. */
-  private grow(): void {
-    const cap = this.capacity * 2;
+  /** Grows the ring to `cap` rows (a larger power of 2), its rows unwrapped oldest first from row 0, and re-indexes them. */
+  private grow(cap: number): void {
     if (ROW_I32 * cap * 4 > 2 ** 32) fail(`idempotency index: ${cap} rows are too many`);
     const rows = mappedInt32Array(ROW_I32 * cap);
     const values = new Float64Array(mappedBuffer(8 * cap));
     const texts = this.texts === null ? null : new Array<string | undefined>(cap).fill(undefined);
     const outcomes = this.outcomes === null ? null : new Array<Outcome | undefined>(cap).fill(undefined);
-    const table = new SlotTable(2 * this.count);
+    const table = new SlotTable(Math.min(2 * cap, 2 * Math.max(this.count, this.max)));
     for (let i = 0; i < this.count; i++) {
       const r = (this.head + i) & (this.capacity - 1);
       rows.set(this.rows.subarray(ROW_I32 * r, ROW_I32 * (r + 1)), ROW_I32 * i);

@@ -152,7 +152,7 @@ export class PartitionState {
 
   /** The order's idempotency entry is open again (restoring a resting order; `cmdId` is its cmdId). */
   rememberOpen(o: number, cmdId: string): void {
-    const h = cmdHash(cmdId);
+    const h = this.store.cmdHash(o); // from the row the order was just written to: its text is not parsed again
     if (this.openOrder(cmdId, h) >= 0 || this.byCmd.get(cmdId, h) !== undefined) this.store.markNotIndexed(o);
     else this.openCmds.add(h, o);
   }

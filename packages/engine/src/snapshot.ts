@@ -11,7 +11,6 @@ import type { IdempotencyIndex } from "./idempotency-index.js";
 import { flatString } from "./flat-string.js";
 import { MsgpackReader } from "./msgpack-reader.js";
 import { MsgpackWriter } from "./msgpack-writer.js";
-import { cmdHash } from "./cmd-id.js";
 import type { BookSide } from "./book-side.js";
 import type { PriceLevel } from "./price-level.js";
 import type { MarketSpec, OrderStatus, OrderType, Outcome, RejectCode, StpMode, TimeInForce } from "./types.js";
@@ -255,7 +254,9 @@ export function* decodeSnapshotInSlices(
       if (slice.spent(1)) yield;
     }
     expectKey(r, "seen");
-    for (let n = r.arrayHeader(); n > 0; n--) {
+    const seen = r.arrayHeader();
+    s.byCmd.reserve(seen);
+    for (let n = seen; n > 0; n--) {
       if (r.arrayHeader() !== 4) fail("a seen entry is not [cmdId, result, orderId, code]");
       const cmdId = r.string();
       const result = r.string() as Outcome["result"];
@@ -340,6 +341,7 @@ export function rebuild(doc: SnapshotDoc, terminalOrdersMax: number, idempotency
     for (const id of ids) listAccountOrder(s, account, id);
   }
   for (const t of doc.terminal) s.terminal.addTuple(t);
+  s.byCmd.reserve(doc.seen.length);
   for (const [cmdId, result, orderId, code] of doc.seen) seenEntry(s, cmdId, result, orderId, code);
   return s;
 }
@@ -372,8 +374,7 @@ function listAccountOrder(s: PartitionState, account: string, id: number): void 
 }
 
 function seenEntry(s: PartitionState, cmdId: string, result: Outcome["result"], orderId: number, code: RejectCode | null): void {
-  const h = cmdHash(cmdId);
-  s.byCmd.restore(cmdId, h, outcomeValue(result, orderId, code));
+  s.byCmd.restoreKey(cmdId, outcomeValue(result, orderId, code));
 }
 
 /** The in-memory form of a remembered outcome (see PartitionState.byCmd). */

@@ -115,6 +115,19 @@ test("an order's finished entry copied from its row is the entry its cmdId's tex
         assert.is(fromRows.finishedValue(i), fromText.finishedValue(i));
       }
       for (const id of unique) assert.is(fromRows.get(id, cmdHash(id)), fromText.get(id, cmdHash(id)), id);
+      // A snapshot's entries restored by key (hashed as packed) are the same entries too.
+      const restored = new IdempotencyIndex(max);
+      for (let i = 0; i < fromText.finished; i++) restored.restoreKey(fromText.finishedKey(i), fromText.finishedValue(i));
+      restored.restoreKey(unique[0]!, 7); // present or not, as restore does
+      const reference = new IdempotencyIndex(max);
+      for (let i = 0; i < fromText.finished; i++) reference.restore(fromText.finishedKey(i), cmdHash(fromText.finishedKey(i)), fromText.finishedValue(i));
+      reference.restore(unique[0]!, cmdHash(unique[0]!), 7);
+      assert.is(restored.finished, reference.finished);
+      for (let i = 0; i < restored.finished; i++) {
+        assert.is(restored.finishedKey(i), reference.finishedKey(i));
+        assert.is(restored.finishedValue(i), reference.finishedValue(i));
+      }
+      for (const id of unique) assert.is(restored.get(id, cmdHash(id)), reference.get(id, cmdHash(id)), id);
     }),
     { numRuns: 500 },
   );

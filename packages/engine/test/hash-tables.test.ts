@@ -137,6 +137,13 @@ test("IdempotencyIndex behaves like a map whose entries beyond the bound are evi
       for (let i = 0; i < idx.finished; i++) assert.equal(idx.finishedValue(i), model.get(idx.finishedKey(i)), "each finished value is the model's");
       for (let key = 0; key <= 80; key++) assert.equal(idx.get(cmdKey(key), hash(cmdKey(key))), model.get(cmdKey(key)));
 
+      const reserved = new IdempotencyIndex(max);
+      reserved.reserve(finished.length);
+      for (const k of finished) reserved.restore(k, hash(k), model.get(k)!);
+      reserved.reserve(1); // smaller than held: nothing changes
+      assert.equal(finishedOf(reserved), finished, "entries restored after reserve");
+      for (const k of finished) assert.equal(reserved.get(k, hash(k)), model.get(k));
+
       const copy = new IdempotencyIndex(max);
       copy.addFinished("stale", hash("stale"), 1);
       copy.copyFrom(idx);
