@@ -172,7 +172,9 @@ const INT_RANGES = {
 
 const ENGINE_RANGES = {
   terminalOrdersMax: [0, 100_000_000],
-  idempotencyMax: [0, 100_000_000],
+  // The engine remembers at least the last finished command (PartitionState asserts it):
+  // 0 was accepted here, then failed every partition's start.
+  idempotencyMax: [1, 100_000_000],
 } as const satisfies Record<keyof EngineConfig, readonly [number, number]>;
 
 /** Member ids become KV keys, subject tokens and header values. */

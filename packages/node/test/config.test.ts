@@ -90,6 +90,7 @@ test("every out-of-range number is refused, naming its field", () => {
   ];
   for (const [input, field] of cases) refused(input, field);
   refused({ replicas: 9 }, "replicas", /between 1 and 5, got 9/);
+  refused({ engine: { idempotencyMax: 0 } }, "engine.idempotencyMax", /between 1 and 100000000, got 0/);
 });
 
 test("identity and servers are checked", () => {
