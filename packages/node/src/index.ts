@@ -8,3 +8,4 @@ export { provision, readClusterConfig, ProvisionError, ClusterConfigMismatchErro
 export { connectNats, NatsConnectError } from "./connection.js";
 export * from "./verify/index.js";
 export * from "./client/index.js";
+export { NODE_V8_FLAGS } from "./v8-flags.js";

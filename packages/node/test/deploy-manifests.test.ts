@@ -20,6 +20,7 @@ import { parseAllDocuments } from "yaml";
 import { devLimits } from "../src/dev/limits.js";
 import { DEPLOY_NATS_DIR, SYNC_ALWAYS_MIN_VERSION, credentialsOf, mappedPartitions, natsServerVersion, versionAtLeast } from "../src/local/deploy-cluster.js";
 import { serverBinary } from "../src/local/nats-process.js";
+import { NODE_V8_FLAGS } from "../src/v8-flags.js";
 
 const DEPLOY = resolve(DEPLOY_NATS_DIR, "..");
 const REPO = resolve(DEPLOY, "..");
@@ -187,7 +188,7 @@ test("Dockerfile: multi-stage, non-root, HEALTHCHECK on /healthz, EXPOSE the HTT
   assert.match(runtime, new RegExp(`^EXPOSE ${NODE_HTTP_PORT}$`, "m"));
   assert.match(runtime, new RegExp(`BOURSE_HTTP_PORT=${NODE_HTTP_PORT}`));
   assert.match(runtime, /^STOPSIGNAL SIGTERM$/m);
-  assert.match(runtime, /^ENTRYPOINT \["node", "\/app\/packages\/node\/bin\/bourse\.js"\]$/m);
+  assert.match(runtime, new RegExp(`^ENTRYPOINT \\["node", ${NODE_V8_FLAGS.map((f) => `"${f}", `).join("")}"\\/app\\/packages\\/node\\/bin\\/bourse\\.js"\\]$`, "m"), "the image starts the node with its V8 flags");
   // What the runtime copies exists in a built checkout (the build stage runs `tsc -b packages/node`).
   for (const m of runtime.matchAll(/^COPY --from=build \/src\/(\S+)/gm)) {
     const p = m[1]!;
@@ -316,7 +317,7 @@ test("systemd units have the required keys; their env examples define what they 
   const node = unit("systemd/bourse-node@.service");
   const bs = node.get("Service")!;
   const exec = one(bs, "ExecStart");
-  assert.match(exec, /^\/usr\/bin\/node \$\{BOURSE_HOME\}\/packages\/node\/bin\/bourse\.js node /);
+  assert.ok(exec.startsWith(`/usr/bin/node ${NODE_V8_FLAGS.join(" ")} \${BOURSE_HOME}/packages/node/bin/bourse.js node `), `ExecStart runs the node with its V8 flags: ${exec}`);
   assert.match(exec, / --id %i /);
   assert.is(one(bs, "User"), "bourse");
   assert.equal(bs.get("EnvironmentFile"), ["/etc/bourse/node.env", "-/etc/bourse/node-%i.env"]);

@@ -12,6 +12,7 @@ import { devLimits } from "./limits.js";
 import { describeExit } from "./local-nats.js";
 import { LogFollower, logOffset, logTail, parseLogLine } from "./log-file.js";
 import { ManagedProcess } from "./processes.js";
+import { NODE_V8_FLAGS } from "../v8-flags.js";
 
 /** packages/node/bin/bourse.js, from dist/src/dev/. */
 export const BOURSE_BIN = fileURLToPath(new URL("../../../bin/bourse.js", import.meta.url));
@@ -47,7 +48,7 @@ export const nodeId = (i: number): string => `node-${i}`;
 /** The argv of node-i after the node binary; the pid file matches on `--id` and `--nats`. */
 export function nodeArgs(o: Pick<FleetOptions, "nats" | "partitions" | "httpPortBase">, i: number): string[] {
   const httpPort = o.httpPortBase === 0 ? 0 : o.httpPortBase + i - 1;
-  return [BOURSE_BIN, "node", "--nats", o.nats, "--id", nodeId(i), "--http-port", String(httpPort), "--partitions", String(o.partitions)];
+  return [...NODE_V8_FLAGS, BOURSE_BIN, "node", "--nats", o.nats, "--id", nodeId(i), "--http-port", String(httpPort), "--partitions", String(o.partitions)];
 }
 
 export class NodeFleet {

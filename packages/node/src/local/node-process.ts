@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { appendFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { trackChild, untrackChild } from "./reaper.js";
+import { NODE_V8_FLAGS } from "../v8-flags.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/bourse.js", import.meta.url));
 const START_MS_TIMEOUT = 15_000;
@@ -39,7 +40,7 @@ export class NodeProcess {
   private child: ChildProcess;
 
   private constructor(readonly opts: NodeProcessOptions) {
-    const args = [BIN, "node", "--nats", opts.nats, "--id", opts.id, "--partitions", String(opts.partitions), "--http-port", "0", ...(opts.args ?? [])];
+    const args = [...NODE_V8_FLAGS, BIN, "node", "--nats", opts.nats, "--id", opts.id, "--partitions", String(opts.partitions), "--http-port", "0", ...(opts.args ?? [])];
     this.child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, BOURSE_LOG_LEVEL: "info", ...opts.env } });
     trackChild(this.child);
     let buf = "";

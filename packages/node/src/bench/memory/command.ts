@@ -24,6 +24,7 @@ import type { ChildConfig, ChildResult } from "./engine-child.js";
 import { probeNode, type NodeProbeResult } from "./node-probe.js";
 import { benchMemoryOptions, checkMemoryOptions } from "./options.js";
 import { buildReport, renderReport } from "./report.js";
+import { NODE_V8_FLAGS } from "../../v8-flags.js";
 
 export const benchMemory = leafCommand({
   name: "memory",
@@ -47,7 +48,7 @@ async function runBenchMemory(o: Parsed<typeof benchMemoryOptions>): Promise<num
       orders: o.orders, resting: o.resting, nodeOrders: o["node-orders"], snapshotCommands: o["snapshot-commands"],
       rollbackSpillBytes: o["rollback-spill-bytes"], accounts: o.accounts, seed: o.seed, partitions: defaultNodeConfig.partitions,
     };
-    progress("memory", `[engine] forking the engine process: ${o.resting} resting, ${o.orders} orders through`);
+    progress("memory", `[engine] forking the engine process (node ${["--expose-gc", ...NODE_V8_FLAGS].join(" ")}, as a node runs): ${o.resting} resting, ${o.orders} orders through`);
     const child = await runChild(config);
     const report = buildReport({ child, node, resting: o.resting, orders: o.orders, accounts: o.accounts, seed: o.seed, snapshotCommands: o["snapshot-commands"], rollbackSpillBytes: o["rollback-spill-bytes"], machine });
     process.stdout.write(o.json ? JSON.stringify(report) + "\n" : renderReport(report));
@@ -61,7 +62,7 @@ async function runBenchMemory(o: Parsed<typeof benchMemoryOptions>): Promise<num
 /** Forks the engine process (its stdout goes to our stderr) and waits for its one result message. */
 function runChild(config: ChildConfig): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(CHILD, [JSON.stringify(config)], { execArgv: ["--expose-gc"], stdio: ["ignore", 2, 2, "ipc"] });
+    const child = fork(CHILD, [JSON.stringify(config)], { execArgv: ["--expose-gc", ...NODE_V8_FLAGS], stdio: ["ignore", 2, 2, "ipc"] });
     trackChild(child);
     let outcome: { result?: ChildResult; error?: string } | undefined;
     child.on("message", (m) => (outcome = m as typeof outcome));
