@@ -3,12 +3,15 @@
  * benchmarks' and tests' clusters (NodeProcess), by bench memory's engine process,
  * and in deploy/ (the systemd unit's ExecStart, the image's ENTRYPOINT).
  *
- * `--max-semi-space-size=8`: V8 grows each of the young generation's two semi-spaces
+ * `--max-semi-space-size=4`: V8 grows each of the young generation's two semi-spaces
  * to 16 MB under a high allocation rate and keeps them committed; a node allocates fast
- * (commands, events) but keeps little of it. bench memory (docs/benchmarks.md), the
- * engine process: RSS at 1M resting orders 224–241 MB with V8's default, 215 MB with 8
- * or 4; after 10M orders 238–258, 228 with 8, 219–232 with 4. bench e2e put the nodes'
- * CPU per command within the run-to-run spread with 8 (21–30 µs, against 22–25 without
- * and 25–31 with 4, two runs each), so 8: most of the memory, the smaller change.
+ * (commands, events) but keeps little of it. bench memory (docs/benchmarks.md): a real
+ * node with 100,000 resting orders 146 MB with V8's default, ~140 with 8 MB semi-spaces,
+ * ~121 with 4 (three or four runs each); the engine process at 1M resting orders 224–241,
+ * 215–224 and 207–215 MB. The price: in bench e2e the nodes' CPU per command at the
+ * maximum rate came out at 25–31 µs with 4 MB against 22–25 µs without (two runs each,
+ * a spread as wide as the difference); the node's intake and apply alone cost the same.
+ * Operators who would rather spend memory than CPU start the node with
+ * `--max-semi-space-size=16` instead (docs/operations.md, "Memory").
  */
-export const NODE_V8_FLAGS: readonly string[] = ["--max-semi-space-size=8"];
+export const NODE_V8_FLAGS: readonly string[] = ["--max-semi-space-size=4"];
