@@ -93,11 +93,7 @@ export class IdempotencyIndex {
     if (cap > this.capacity) this.grow(cap);
   }
 
-  /** Entries held (all of them finished). */
-  get size(): number {
-    return this.count;
-  }
-
+  /** Entries held (every entry here is a finished command's). */
   get finished(): number {
     return this.count;
   }
@@ -133,20 +129,23 @@ export class IdempotencyIndex {
    * A key already present (a snapshot never repeats one) keeps its place and takes `v`.
    */
   restore(key: string, h: number, v: IdempotencyEntry): void {
-    const r = this.rowOf(key, h);
-    if (r >= 0) this.setValue(r, v);
-    else this.append(key, h, v);
+    const r = this.nextRow();
+    this.restoreAt(r, key, packUuid(key, this.rows, ROW_I32 * r), h, v);
   }
 
   /**
-   * `restore` for a key whose hash is its `cmdHash` (cmd-id.ts), computed as the key is
-   * packed into its row: restoring a snapshot parses each cmdId's text once.
+   * `restore` with the key's `cmdHash` (cmd-id.ts) computed from the words it is packed
+   * into: restoring a snapshot parses each cmdId's text once.
    */
   restoreKey(key: string, v: IdempotencyEntry): void {
     const r = this.nextRow();
     const at = ROW_I32 * r;
     const packed = packUuid(key, this.rows, at);
-    const h = packed ? wordsHash(this.rows, at) : hashString(key);
+    this.restoreAt(r, key, packed, packed ? wordsHash(this.rows, at) : hashString(key), v);
+  }
+
+  /** `restore`'s end: row `r` (the next one, its words written if `packed`) becomes the key's, unless the key is present. */
+  private restoreAt(r: number, key: string, packed: boolean, h: number, v: IdempotencyEntry): void {
     const present = this.rowOf(key, h);
     if (present >= 0) this.setValue(present, v);
     else this.fill(r, packed ? undefined : key, h, v);
@@ -263,7 +262,7 @@ export class IdempotencyIndex {
     const values = new Float64Array(mappedBuffer(8 * cap));
     const texts = this.texts === null ? null : new Array<string | undefined>(cap).fill(undefined);
     const outcomes = this.outcomes === null ? null : new Array<Outcome | undefined>(cap).fill(undefined);
-    const table = new SlotTable(Math.min(2 * cap, 2 * Math.max(this.count, this.max)));
+    const table = new SlotTable(2 * Math.min(cap, this.max + 1)); // the most entries the ring will hold, at load ½
     for (let i = 0; i < this.count; i++) {
       const r = (this.head + i) & (this.capacity - 1);
       rows.set(this.rows.subarray(ROW_I32 * r, ROW_I32 * (r + 1)), ROW_I32 * i);

@@ -87,7 +87,7 @@ export class PartitionState {
 
   /** Idempotency entries, open and finished. */
   get rememberedCommands(): number {
-    return this.byCmd.size + this.openCmds.size;
+    return this.byCmd.finished + this.openCmds.size;
   }
 
   /** `cmdHash(cmdId)`, computed once for the consecutive uses of one command's id. */
