@@ -10,6 +10,13 @@ import { readFileSync } from "node:fs";
 
 export type CpuShares = Record<string, number>;
 
+/** "nats-server 0.37, bench 1.05, total 1.42": each process's cores, as the benches print them. */
+export function cpuText(c: CpuShares): string {
+  return Object.entries(c)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(", ");
+}
+
 let ticksPerSecond: number | undefined;
 function clockTicks(): number {
   if (ticksPerSecond === undefined) {

@@ -4,7 +4,8 @@
  * of the search, where the CPU went at the maximum, and the profile's top
  * functions when there is one.
  */
-import { cpuText, fmt } from "./format.js";
+import { fmt } from "./format.js";
+import { cpuText } from "../common/cpu.js";
 import type { E2eResult } from "./run-bench.js";
 
 /** Issue 6: ratio ≥ 0.8, p99 ≤ 10 ms at half the maximum rate. */

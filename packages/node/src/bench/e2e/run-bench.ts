@@ -23,9 +23,9 @@ import { startNatsServer, type NatsServerHandle } from "../../local/nats-server.
 import { trackDir, untrackDir } from "../../local/reaper.js";
 import { BenchCluster } from "./bench-cluster.js";
 import { CommandLedger } from "./command-ledger.js";
-import { CpuSampler, type CpuShares } from "../common/cpu.js";
+import { CpuSampler, cpuText, type CpuShares } from "../common/cpu.js";
 import { runStep, type E2eContext, type StepCriteria, type StepResult } from "./e2e-step.js";
-import { cpuText, fmt } from "./format.js";
+import { fmt } from "./format.js";
 import { waitForProfiles } from "./node-profiling.js";
 import { E2E_METHOD, type BenchE2eOptions } from "./options.js";
 import { summarizeProfiles, type ProfileSummary } from "./profile-summary.js";
@@ -203,7 +203,6 @@ export async function runBenchE2e(o: BenchE2eOptions, progress: Progress): Promi
     }
     const maxRate = best.targetPerS!;
 
-    const halfRate = Math.max(1, Math.round(maxRate / 2));
     const latencyAt = async (fraction: number): Promise<LatencyPoint> => {
       const rate = Math.max(1, Math.round(maxRate * fraction));
       progress(`latency: open loop at ${fmt(rate)}/s (${fraction} of the maximum), ${o.duration} s`);
@@ -256,7 +255,7 @@ export async function runBenchE2e(o: BenchE2eOptions, progress: Progress): Promi
       latency_from_publish_ms_p50: half.from_publish_p50_ms,
       latency_from_publish_ms_p99: half.from_publish_p99_ms,
       latency_from_publish_ms_p999: half.from_publish_p999_ms,
-      latency_rate_per_s: halfRate,
+      latency_rate_per_s: half.rate_per_s,
       latency_commands: half.commands,
       max_rate_per_s: maxRate,
       closed_loop_cmds_per_s: Math.round(probe.cmdsPerS),

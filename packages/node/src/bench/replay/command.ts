@@ -16,7 +16,7 @@ import { exitCodes, leafCommand, type Parsed } from "../../cli/options.js";
 import { defaultNodeConfig } from "../../config.js";
 import { SnapshotReader, saveSnapshot, snapshotName } from "../../partition/snapshot-store.js";
 import { startBenchNats, type BenchNats } from "../common/bench-nats.js";
-import { CpuSampler, type CpuShares } from "../common/cpu.js";
+import { CpuSampler, cpuText } from "../common/cpu.js";
 import { describeMachine } from "../common/machine.js";
 import { fmtInt, progress } from "../common/progress.js";
 import { fillCommandLog, type FillResult } from "./fill.js";
@@ -62,7 +62,7 @@ async function runBenchReplay(o: Parsed<typeof benchReplayOptions>): Promise<num
     const rawRound = async (): Promise<void> => {
       const r = await rawConsume(handles.js, PARTITION, from, o.commands, cpu);
       raw.push(r);
-      progress("replay", `raw ordered consumer: ${fmtInt(r.msgs)} messages in ${fmtInt(r.ms)} ms = ${fmtInt(r.msgsPerS)} msgs/s (${describeCpu(r.cpu)})`);
+      progress("replay", `raw ordered consumer: ${fmtInt(r.msgs)} messages in ${fmtInt(r.ms)} ms = ${fmtInt(r.msgsPerS)} msgs/s (cpu ${cpuText(r.cpu)} cores)`);
     };
     await rawRound();
     progress("replay", `recovering partition ${PARTITION} with the node's partition loop (default settings)`);
@@ -111,11 +111,7 @@ async function resetSnapshot(nats: BenchNats, fill: FillResult): Promise<void> {
 }
 
 function describeRun(r: RecoveryRun): string {
-  return `recovered in ${fmtInt(r.recoveryMs)} ms (load ${fmtInt(r.loadMs)} ms, replay ${fmtInt(r.replayMs)} ms = ${fmtInt((r.replayed * 1000) / r.replayMs)} commands/s; ${describeCpu(r.cpu)}), ${r.snapshots} snapshots taken meanwhile`;
-}
-
-function describeCpu(c: CpuShares): string {
-  return `cpu nats-server ${c["nats-server"] ?? "?"}, bench ${c["bench"] ?? "?"} cores`;
+  return `recovered in ${fmtInt(r.recoveryMs)} ms (load ${fmtInt(r.loadMs)} ms, replay ${fmtInt(r.replayMs)} ms = ${fmtInt((r.replayed * 1000) / r.replayMs)} commands/s; cpu ${cpuText(r.cpu)} cores), ${r.snapshots} snapshots taken meanwhile`;
 }
 
 function check(what: string, r: RecoveryRun, fill: FillResult, from: number, last: number): string[] {

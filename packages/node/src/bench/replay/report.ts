@@ -1,7 +1,7 @@
 /** What `bourse bench replay` prints: one JSON object (--json) or a short table. */
 import { fmtInt, round } from "../common/progress.js";
 import { formatMachine, type Machine } from "../common/machine.js";
-import type { CpuShares } from "../common/cpu.js";
+import { cpuText, type CpuShares } from "../common/cpu.js";
 import type { FillResult } from "./fill.js";
 import type { RawConsumeResult } from "./raw-consume.js";
 import type { RecoveryRun } from "./recovery.js";
@@ -122,10 +122,6 @@ export function buildReport(i: ReplayInputs): ReplayReport {
     notes: [...r.notes.map((n) => `replay: ${n}`), ...i.noSnapshots.notes.map((n) => `replay without snapshots: ${n}`)],
     problems: i.problems,
   };
-}
-
-function cpuText(c: CpuShares): string {
-  return `nats-server ${c["nats-server"] ?? "?"}, bench ${c["bench"] ?? "?"}`;
 }
 
 export function renderReport(r: ReplayReport): string {
