@@ -11,6 +11,7 @@ import { Membership } from "./membership.js";
 import { createMetrics, type NodeMetrics } from "./metrics.js";
 import type { PartitionDeps, PartitionObserver, PartitionTuning } from "./partition/deps.js";
 import { RollbackSpill } from "./partition/rollback-spill.js";
+import { SnapshotGate } from "./partition/snapshot-gate.js";
 import { PartitionSupervisor } from "./partition-supervisor.js";
 import { subjects } from "./protocol.js";
 import { provision, type ClusterHandles } from "./provision.js";
@@ -40,6 +41,8 @@ export class BourseNode {
   private table: AssignmentTable | undefined;
   private shuttingDown = false;
   private joined = false;
+  /** One snapshot encoding at a time across this node's partitions (partition/snapshot-gate.ts). */
+  private readonly snapshotGate = new SnapshotGate();
 
   private constructor(
     readonly cfg: NodeConfig,
@@ -187,7 +190,7 @@ export class BourseNode {
   private deps(): PartitionDeps {
     return {
       nc: this.nc, js: this.handles.js, jsm: this.handles.jsm, snapshots: this.handles.snapshots,
-      log: this.log, observer: this.observer(), nodeId: this.cfg.id,
+      log: this.log, observer: this.observer(), nodeId: this.cfg.id, snapshotGate: this.snapshotGate,
       ...(this.spill !== null ? { rollbackSpill: this.spill } : {}),
     };
   }

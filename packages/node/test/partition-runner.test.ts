@@ -9,6 +9,7 @@ import { decodeEvents, encodeCommand, type AnyCommand, type EngineEvent } from "
 import { PartitionRunner } from "../src/partition/partition-runner.js";
 import { SnapshotReader, saveSnapshot } from "../src/partition/snapshot-store.js";
 import { RollbackSpill } from "../src/partition/rollback-spill.js";
+import { SnapshotGate } from "../src/partition/snapshot-gate.js";
 import { nullObserver, type Log, type PartitionDeps, type PartitionTuning } from "../src/partition/deps.js";
 import { partitionOf } from "../src/partitioning.js";
 import { STREAM_OUT, subjects } from "../src/protocol.js";
@@ -37,7 +38,7 @@ test.before(async () => {
   js = jetstream(nc);
   jsm = await jetstreamManager(nc);
   const { snapshots } = await provisionForTest(nc, P);
-  deps = { nc, js, jsm, snapshots, log: quiet, observer: nullObserver, nodeId: "test-node" };
+  deps = { nc, js, jsm, snapshots, log: quiet, observer: nullObserver, nodeId: "test-node", snapshotGate: new SnapshotGate() };
 });
 
 test.after(async () => {
@@ -112,6 +113,45 @@ test("a former owner is fenced: its output is refused once another owner has wri
   await Promise.allSettled([oldRun, freshRun]);
   const out = await output();
   out.forEach((e, i) => assert.is(e.seq, i + 1, "still gap-free and duplicate-free"));
+});
+
+test("a routine snapshot waits for the node's snapshot gate while commands keep flowing; a handoff neither waits for the gate nor lets the queued one run", async () => {
+  const gate = new SnapshotGate();
+  const gated: PartitionDeps = { ...deps, snapshotGate: gate };
+  const everyFew: PartitionTuning = { ...tuning, snapshotCommandsEvery: 3, snapshotMsEvery: 3_600_000 };
+  const reader = new SnapshotReader(jsm);
+  const before = (await reader.info(p))?.nuid;
+  let release!: () => void;
+  const held = gate.run(() => new Promise<void>((r) => (release = r)));
+  const r = new PartitionRunner(p, gated, everyFew, 60);
+  const running = r.run();
+  await until(() => r.state === "serving");
+  let last = 0;
+  for (let i = 0; i < 4; i++) last = await send({ kind: "place", cmdId: `g${i}`, account: "erin", market: MARKET, side: "buy", type: "limit", price: 80, qty: 1, tif: "GTC" });
+  await until(() => r.lastInSeq === last);
+  await until(async () => (await output()).some((e) => e.type === "accepted" && e.cmdId === "g3"));
+  assert.is(gate.queued, 1, "the snapshot due after 3 commands waits for its turn");
+  assert.is((await reader.info(p))?.nuid, before, "nothing stored while the gate is held");
+  release();
+  await held;
+  await until(async () => (await reader.info(p))?.lastInSeq === last);
+
+  // Stopping with a routine snapshot queued: the handoff stores its own without waiting for
+  // the gate (other partitions' encodings may be queued ahead), and the queued one is dropped.
+  const held2 = gate.run(() => new Promise<void>((r2) => (release = r2)));
+  for (let i = 4; i < 7; i++) last = await send({ kind: "place", cmdId: `g${i}`, account: "erin", market: MARKET, side: "buy", type: "limit", price: 80, qty: 1, tif: "GTC" });
+  await until(() => r.lastInSeq === last && gate.queued === 1);
+  await r.stop(true);
+  await running;
+  const handoff = await reader.info(p);
+  assert.is(handoff?.lastInSeq, last, "the handoff's snapshot, stored while the gate was still held, covers the last command");
+  release();
+  await held2;
+  await until(() => gate.queued === 0);
+  await new Promise((res) => setTimeout(res, 100));
+  assert.is((await reader.info(p))?.nuid, handoff?.nuid, "the queued routine snapshot stored nothing once its turn came");
+  const out = await output();
+  out.forEach((e, i) => assert.is(e.seq, i + 1, "gap-free and duplicate-free"));
 });
 
 test("a handoff stores a snapshot when anything was applied since the last one, and none when nothing was", async () => {

@@ -2,6 +2,7 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { RollbackSpill } from "./rollback-spill.js";
+import type { SnapshotGate } from "./snapshot-gate.js";
 
 /** The logging surface the partition code needs (pino's Logger satisfies it). */
 export interface Log {
@@ -42,6 +43,8 @@ export interface PartitionDeps {
   log: Log;
   observer: PartitionObserver;
   nodeId: string;
+  /** The node's one-at-a-time turn for snapshot encodings, shared by all its partitions. */
+  snapshotGate: SnapshotGate;
   /** Where big rollback points go (absent: they stay in memory; its minBytes says how big). */
   rollbackSpill?: RollbackSpill;
 }

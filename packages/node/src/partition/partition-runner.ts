@@ -11,6 +11,7 @@ import { OutputPublisher } from "./output-publisher.js";
 import { readOutputPosition } from "./output-position.js";
 import { serveQueries } from "./query-service.js";
 import { SnapshotReadError, SnapshotReader, saveSnapshot, type SnapshotInfo } from "./snapshot-store.js";
+import { timedSnapshotDue } from "./snapshot-schedule.js";
 
 /** Period of the runner's housekeeping timer (snapshot due? GTD tick due?). */
 const TIMER_MS = 100;
@@ -24,13 +25,16 @@ const IDLE_SNAPSHOT_MS = 500;
 /** Nothing delivered for this long while a command waits in the log: the consumer is gone (consumer-watchdog.ts). */
 const CONSUMER_STALL_MS = 3_000;
 /**
- * Orders and outcomes a snapshot encodes (or a restore decodes) before it lets the event
- * loop turn (~15 ms): a big book's snapshot (1.5 s at 1M resting orders) or restore
- * (2–3 s) then no longer stops the node's heartbeats, liveness answers, queries and
- * other partitions; this partition's commands wait for the encoding to finish, as they
- * did before.
+ * Orders and outcomes a snapshot encodes before it lets the event loop turn (~2–3 ms):
+ * a big book's snapshot (1.5 s at 1M resting orders) then no longer stops the node's
+ * heartbeats, liveness answers, queries and other partitions; this partition's commands
+ * wait for the encoding to finish. Short, because every hop of another partition's
+ * command (delivery, output publish, its acknowledgement, the reports) waits for the
+ * slice running when it arrives (bench e2e: p99 at low rates).
  */
-const SNAPSHOT_SLICE_UNITS = 10_000;
+const SNAPSHOT_SLICE_UNITS = 1_000;
+/** Orders and outcomes a restore decodes before it lets the event loop turn (~15 ms); recovery favours throughput. */
+const RESTORE_SLICE_UNITS = 10_000;
 /** The message loop lets the event loop turn once it has applied commands for this long. */
 const APPLY_TURN_MS = 20;
 
@@ -66,8 +70,8 @@ export class PartitionRunner {
   private snapshotReadMs = 0;
   private consumerMs: number | undefined;
   private tickInFlight = false;
-  /** When the last snapshot was taken; see the constructor for the first one. */
-  private lastSnapshotAt: number;
+  /** When the next time-triggered snapshot is due (snapshot-schedule.ts; on the clock of `clockMs`). */
+  private timedSnapshotAt: number;
   /** When the timer last saw lastInSeq move (the partition's last activity, to 100 ms), and where it was. */
   private lastCommandAt = performance.now();
   private lastSeenInSeq = 0;
@@ -76,6 +80,10 @@ export class PartitionRunner {
   private snapshotting: Promise<void> | null = null;
   /** A snapshot being encoded in slices: the message loop waits for it before applying. */
   private encoding: Promise<void> | null = null;
+  /** When the last encoding began: the snapshot's time (its interval counts from there, so partitions that queued at the gate spread out). */
+  private encodingStartedAt = 0;
+  /** A routine snapshot is queued at the node's gate (a stop does not wait for its turn: it will be dropped). */
+  private awaitingGate = false;
   /** Slices after which an encoding, or the restore's decoding, let the event loop turn (for tests). */
   encodingSlices = 0;
   decodingSlices = 0;
@@ -94,9 +102,9 @@ export class PartitionRunner {
     this.log = deps.log.child({ partition: p, epoch });
     this.snapshots = new SnapshotReader(deps.jsm);
     this.spill = deps.rollbackSpill?.forPartition(p) ?? null;
-    // Partitions start together (node start, failover): spread their time-triggered
-    // snapshots over the interval instead of encoding and storing them all in one tick.
-    this.lastSnapshotAt = performance.now() - (p / Math.max(1, tuning.partitions)) * tuning.snapshotMsEvery;
+    // Partitions start together (node start, failover): each one's first time-triggered
+    // snapshot comes in its own slot of the interval, as all later ones do.
+    this.timedSnapshotAt = this.nextTimedSnapshot(clockMs() - tuning.snapshotMsEvery / 2);
   }
 
   /**
@@ -211,8 +219,8 @@ export class PartitionRunner {
     this.messages?.stop();
     if (!handoff || !this.engine || !this.publisher || this.failure) return;
     await this.publisher.drain();
-    await this.snapshotting;
-    if (this.commandsSinceSnapshot > 0) await this.snapshotNow();
+    if (!this.awaitingGate) await this.snapshotting;
+    if (this.commandsSinceSnapshot > 0) await this.snapshotNow(false);
   }
 
   get lastInSeq(): number {
@@ -263,7 +271,7 @@ export class PartitionRunner {
 
   /** PartitionEngine.restoreInSlices, one slice per turn of the event loop (a big book decodes for seconds). */
   private restoreInSlices(bytes: Uint8Array, opts: PartitionEngineOptions): Promise<PartitionEngine> {
-    const steps = PartitionEngine.restoreInSlices(bytes, opts, this.tuning.snapshotSliceUnits ?? SNAPSHOT_SLICE_UNITS);
+    const steps = PartitionEngine.restoreInSlices(bytes, opts, this.tuning.snapshotSliceUnits ?? RESTORE_SLICE_UNITS);
     return runInSlices(steps, () => this.decodingSlices++);
   }
 
@@ -348,31 +356,48 @@ export class PartitionRunner {
     const now = performance.now();
     const due =
       this.commandsSinceSnapshot >= this.tuning.snapshotCommandsEvery ||
-      now - this.lastSnapshotAt >= this.tuning.snapshotMsEvery ||
+      clockMs() >= this.timedSnapshotAt ||
       (this.commandsSinceSnapshot >= IDLE_SNAPSHOT_COMMANDS && now - this.lastCommandAt >= IDLE_SNAPSHOT_MS);
     if (!due) return;
-    this.snapshotting = this.snapshotNow()
+    this.snapshotting = this.snapshotNow(true)
       .catch((e: unknown) => this.log.warn({ err: e }, "snapshot failed; the previous one stays the recovery point"))
       .finally(() => {
         this.snapshotting = null;
       });
   }
 
-  /** Captures the state now, and stores it once every event it reflects is durable. */
-  private async snapshotNow(): Promise<void> {
-    const started = performance.now();
-    const bytes = await this.encodeSnapshot();
+  /**
+   * Captures the state, and stores it once every event it reflects is durable. A routine
+   * snapshot (`gated`) waits for the node's snapshot gate, one partition encoding at a
+   * time, and is dropped if the partition stops meanwhile (a handoff takes its own); the
+   * handoff's snapshot does not queue behind the others' routine ones.
+   */
+  private async snapshotNow(gated: boolean): Promise<void> {
+    if (gated) this.awaitingGate = true;
+    const bytes = gated
+      ? await this.deps.snapshotGate.run(() => {
+          this.awaitingGate = false;
+          return this.stopRequested ? Promise.resolve(null) : this.encodeSnapshot();
+        })
+      : await this.encodeSnapshot();
+    if (bytes === null) return;
+    const started = this.encodingStartedAt;
     const meta = { partition: this.p, seq: this.engine.lastSeq, lastInSeq: this.engine.lastInSeq };
     this.commandsSinceSnapshot = 0;
-    this.lastSnapshotAt = started;
+    this.timedSnapshotAt = this.nextTimedSnapshot(clockMs() - (performance.now() - started));
     await this.publisher.drain();
     await saveSnapshot(this.deps.snapshots, this.p, bytes, meta);
     this.deps.observer.snapshot(this.p, performance.now() - started, bytes.length);
     await this.spillCheckpoint(this.engine, bytes);
   }
 
+  private nextTimedSnapshot(after: number): number {
+    return timedSnapshotDue(this.p, this.tuning.partitions, this.tuning.snapshotMsEvery, after);
+  }
+
   /** engine.snapshotInSlices, one slice per turn of the event loop; commands wait meanwhile (see the message loop). */
   private async encodeSnapshot(): Promise<Uint8Array> {
+    this.encodingStartedAt = performance.now();
     let finished!: () => void;
     this.encoding = new Promise<void>((r) => (finished = r));
     const steps = this.engine.snapshotInSlices(this.tuning.snapshotSliceUnits ?? SNAPSHOT_SLICE_UNITS);
@@ -419,6 +444,11 @@ export class PartitionRunner {
     }
     this.state = "stopped";
   }
+}
+
+/** Monotonic milliseconds close to the wall clock, the same on every partition of a node (and roughly across nodes). */
+function clockMs(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 function ms(x: number): number {

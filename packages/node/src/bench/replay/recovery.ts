@@ -19,6 +19,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import { defaultNodeConfig, type NodeConfig } from "../../config.js";
 import type { Log, PartitionDeps, PartitionObserver, PartitionTuning } from "../../partition/deps.js";
 import { PartitionRunner } from "../../partition/partition-runner.js";
+import { SnapshotGate } from "../../partition/snapshot-gate.js";
 import type { ClusterHandles } from "../../provision.js";
 import type { CpuSampler, CpuShares } from "../common/cpu.js";
 
@@ -114,7 +115,7 @@ export async function recoverOnce(
     deadLetter: () => {},
   };
   const store = new TrackedStore(handles.snapshots);
-  const deps: PartitionDeps = { nc, js: handles.js, jsm: handles.jsm, snapshots: store.asObjectStore(), log, observer, nodeId: "bench-replay" };
+  const deps: PartitionDeps = { nc, js: handles.js, jsm: handles.jsm, snapshots: store.asObjectStore(), log, observer, nodeId: "bench-replay", snapshotGate: new SnapshotGate() };
   const started = performance.now();
   const runner = new PartitionRunner(p, deps, tuning, 1);
   let ended = false;

@@ -1,0 +1,33 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { timedSnapshotDue } from "../src/partition/snapshot-schedule.js";
+
+const INTERVAL = 5_000;
+const P = 64;
+
+test("a snapshot falls due in the partition's own slot, between half and one and a half intervals later", () => {
+  for (const after of [0, 1, 1_234_567.5, 1_700_000_000_000, 1_700_000_003_333]) {
+    for (let p = 0; p < P; p++) {
+      const due = timedSnapshotDue(p, P, INTERVAL, after);
+      assert.ok(due >= after + INTERVAL / 2 && due < after + 1.5 * INTERVAL, `p ${p} after ${after}: ${due}`);
+      const phase = (((due % INTERVAL) + INTERVAL) % INTERVAL);
+      assert.ok(Math.abs(phase - Math.floor((p * INTERVAL) / P)) < 1e-6, `p ${p}: phase ${phase}`);
+    }
+  }
+});
+
+test("partitions that snapshotted at the same moment fall due spread over the interval", () => {
+  const now = 1_700_000_000_123;
+  const dues = Array.from({ length: P }, (_, p) => timedSnapshotDue(p, P, INTERVAL, now)).sort((a, b) => a - b);
+  const gaps = dues.slice(1).map((d, i) => d - dues[i]!);
+  assert.ok(Math.max(...gaps) <= INTERVAL / P + 1, `largest gap ${Math.max(...gaps)} ms`);
+  assert.ok(dues[P - 1]! - dues[0]! < INTERVAL, "all within one interval");
+});
+
+test("one partition, or partitions past the count, still get valid times", () => {
+  assert.is(timedSnapshotDue(0, 1, INTERVAL, 0), INTERVAL);
+  const due = timedSnapshotDue(3, 0, INTERVAL, 100);
+  assert.ok(due >= 100 + INTERVAL / 2 && due < 100 + 1.5 * INTERVAL);
+});
+
+test.run();
