@@ -125,6 +125,10 @@ export class PartitionEngine {
   get restingOrders(): number {
     return this.state.restingOrders;
   }
+  /** What a snapshot of this state encodes (resting and terminal orders, remembered outcomes): its cost scales with it. */
+  get snapshotUnits(): number {
+    return snapshotUnits(this.state);
+  }
   /** Log time at which the next GTD order expires, if any rests: the node sends a `tick` then. */
   get nextExpiry(): number | undefined {
     const o = this.state.expiry.peek();

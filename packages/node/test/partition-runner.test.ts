@@ -5,11 +5,12 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { decodeEvents, encodeCommand, type AnyCommand, type EngineEvent } from "@bourse/engine";
+import { PartitionEngine, decodeEvents, encodeCommand, type AnyCommand, type EngineEvent } from "@bourse/engine";
 import { PartitionRunner } from "../src/partition/partition-runner.js";
 import { SnapshotReader, saveSnapshot } from "../src/partition/snapshot-store.js";
 import { RollbackSpill } from "../src/partition/rollback-spill.js";
 import { SnapshotGate } from "../src/partition/snapshot-gate.js";
+import { AGE_INTERVALS_MAX, UNITS_PER_REPLAYED_COMMAND } from "../src/partition/snapshot-schedule.js";
 import { nullObserver, type Log, type PartitionDeps, type PartitionTuning } from "../src/partition/deps.js";
 import { partitionOf } from "../src/partitioning.js";
 import { STREAM_OUT, subjects } from "../src/protocol.js";
@@ -152,6 +153,28 @@ test("a routine snapshot waits for the node's snapshot gate while commands keep 
   assert.is((await reader.info(p))?.nuid, handoff?.nuid, "the queued routine snapshot stored nothing once its turn came");
   const out = await output();
   out.forEach((e, i) => assert.is(e.seq, i + 1, "gap-free and duplicate-free"));
+});
+
+test("a slot passes without a snapshot while one command is not worth re-encoding the state; the age limit takes one later", async () => {
+  const slots: PartitionTuning = { ...tuning, snapshotCommandsEvery: 1_000_000, snapshotMsEvery: 100 };
+  const reader = new SnapshotReader(jsm);
+  const r = new PartitionRunner(p, deps, slots, 70);
+  const running = r.run();
+  await until(() => r.state === "serving");
+  const before = await reader.info(p);
+  const loaded = await reader.load(p, before!);
+  const units = PartitionEngine.restore(loaded!.bytes, { partition: p }).snapshotUnits;
+  assert.ok(units > UNITS_PER_REPLAYED_COMMAND, `the partition holds ${units} units`);
+  const last = await send({ kind: "cancel", cmdId: "w1", account: "erin", market: MARKET, orderId: 999_999 });
+  await until(() => r.lastInSeq === last);
+  const sentAt = performance.now();
+  await new Promise((res) => setTimeout(res, 500));
+  assert.is((await reader.info(p))?.nuid, before?.nuid, "five slots passed: one command on this state is not worth a snapshot");
+  await until(async () => (await reader.info(p))?.lastInSeq === last, 5_000);
+  const waited = performance.now() - sentAt;
+  assert.ok(waited >= (AGE_INTERVALS_MAX - 1) * 100, `taken at the age limit (${Math.round(waited)} ms after the command)`);
+  await r.stop(false);
+  await running;
 });
 
 test("a handoff stores a snapshot when anything was applied since the last one, and none when nothing was", async () => {

@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { timedSnapshotDue } from "../src/partition/snapshot-schedule.js";
+import { AGE_INTERVALS_MAX, LOG_STRETCH_MAX, REPLAY_COMMANDS_MAX, UNITS_PER_REPLAYED_COMMAND, timedSnapshotDue, timedSnapshotWorth } from "../src/partition/snapshot-schedule.js";
 
 const INTERVAL = 5_000;
 const P = 64;
@@ -28,6 +28,24 @@ test("one partition, or partitions past the count, still get valid times", () =>
   assert.is(timedSnapshotDue(0, 1, INTERVAL, 0), INTERVAL);
   const due = timedSnapshotDue(3, 0, INTERVAL, 100);
   assert.ok(due >= 100 + INTERVAL / 2 && due < 100 + 1.5 * INTERVAL);
+});
+
+const quiet = { commandsSince: 5, units: 100_000, logStretch: 300, ageMs: INTERVAL, intervalMs: INTERVAL };
+
+test("a slot's snapshot is skipped while the commands since the last are few against the state's size", () => {
+  assert.is(timedSnapshotWorth(quiet), false, "5 commands on 100,000 units");
+  assert.is(timedSnapshotWorth({ ...quiet, commandsSince: 0, units: 0 }), false, "nothing applied: never");
+  assert.is(timedSnapshotWorth({ ...quiet, units: 5 * UNITS_PER_REPLAYED_COMMAND }), true, "a small state: worth it");
+  assert.is(timedSnapshotWorth({ ...quiet, units: 5 * UNITS_PER_REPLAYED_COMMAND + 1 }), false);
+});
+
+test("but never more than REPLAY_COMMANDS_MAX commands, LOG_STRETCH_MAX of log or AGE_INTERVALS_MAX intervals behind", () => {
+  assert.is(timedSnapshotWorth({ ...quiet, commandsSince: REPLAY_COMMANDS_MAX - 1 }), false);
+  assert.is(timedSnapshotWorth({ ...quiet, commandsSince: REPLAY_COMMANDS_MAX }), true);
+  assert.is(timedSnapshotWorth({ ...quiet, logStretch: LOG_STRETCH_MAX - 1 }), false);
+  assert.is(timedSnapshotWorth({ ...quiet, logStretch: LOG_STRETCH_MAX }), true);
+  assert.is(timedSnapshotWorth({ ...quiet, ageMs: AGE_INTERVALS_MAX * INTERVAL - 1 }), false);
+  assert.is(timedSnapshotWorth({ ...quiet, ageMs: AGE_INTERVALS_MAX * INTERVAL }), true);
 });
 
 test.run();

@@ -11,7 +11,7 @@ import { OutputPublisher } from "./output-publisher.js";
 import { readOutputPosition } from "./output-position.js";
 import { serveQueries } from "./query-service.js";
 import { SnapshotReadError, SnapshotReader, saveSnapshot, type SnapshotInfo } from "./snapshot-store.js";
-import { timedSnapshotDue } from "./snapshot-schedule.js";
+import { timedSnapshotDue, timedSnapshotWorth } from "./snapshot-schedule.js";
 
 /** Period of the runner's housekeeping timer (snapshot due? GTD tick due?). */
 const TIMER_MS = 100;
@@ -72,6 +72,9 @@ export class PartitionRunner {
   private tickInFlight = false;
   /** When the next time-triggered snapshot is due (snapshot-schedule.ts; on the clock of `clockMs`). */
   private timedSnapshotAt: number;
+  /** The last snapshot's lastInSeq and time (`clockMs`): for whether the next one is worth taking (snapshot-schedule.ts). */
+  private snapshotInSeq = 0;
+  private snapshotAt = clockMs();
   /** When the timer last saw lastInSeq move (the partition's last activity, to 100 ms), and where it was. */
   private lastCommandAt = performance.now();
   private lastSeenInSeq = 0;
@@ -134,6 +137,7 @@ export class PartitionRunner {
     let opening = this.openConsumer(usable ? info.lastInSeq + 1 : 1);
     try {
       this.engine = await this.restore(info, position.lastSeq);
+      this.snapshotInSeq = this.engine.lastInSeq;
     } catch (e) {
       void opening.then((m) => m.stop(), () => {});
       throw e;
@@ -354,10 +358,21 @@ export class PartitionRunner {
     if (this.state !== "serving") return;
     if (this.snapshotting || this.commandsSinceSnapshot === 0 || this.stopRequested) return;
     const now = performance.now();
-    const due =
+    let due =
       this.commandsSinceSnapshot >= this.tuning.snapshotCommandsEvery ||
-      clockMs() >= this.timedSnapshotAt ||
       (this.commandsSinceSnapshot >= IDLE_SNAPSHOT_COMMANDS && now - this.lastCommandAt >= IDLE_SNAPSHOT_MS);
+    const clock = clockMs();
+    if (!due && clock >= this.timedSnapshotAt) {
+      // The partition's slot has come: a snapshot if it is worth its cost, else look again at the next slot.
+      due = timedSnapshotWorth({
+        commandsSince: this.commandsSinceSnapshot,
+        units: this.engine.snapshotUnits,
+        logStretch: this.engine.lastInSeq - this.snapshotInSeq,
+        ageMs: clock - this.snapshotAt,
+        intervalMs: this.tuning.snapshotMsEvery,
+      });
+      if (!due) this.timedSnapshotAt += this.tuning.snapshotMsEvery;
+    }
     if (!due) return;
     this.snapshotting = this.snapshotNow(true)
       .catch((e: unknown) => this.log.warn({ err: e }, "snapshot failed; the previous one stays the recovery point"))
@@ -384,7 +399,9 @@ export class PartitionRunner {
     const started = this.encodingStartedAt;
     const meta = { partition: this.p, seq: this.engine.lastSeq, lastInSeq: this.engine.lastInSeq };
     this.commandsSinceSnapshot = 0;
-    this.timedSnapshotAt = this.nextTimedSnapshot(clockMs() - (performance.now() - started));
+    this.snapshotInSeq = meta.lastInSeq;
+    this.snapshotAt = clockMs() - (performance.now() - started);
+    this.timedSnapshotAt = this.nextTimedSnapshot(this.snapshotAt);
     await this.publisher.drain();
     await saveSnapshot(this.deps.snapshots, this.p, bytes, meta);
     this.deps.observer.snapshot(this.p, performance.now() - started, bytes.length);
