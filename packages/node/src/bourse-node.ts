@@ -12,6 +12,7 @@ import { createMetrics, type NodeMetrics } from "./metrics.js";
 import type { PartitionDeps, PartitionObserver, PartitionTuning } from "./partition/deps.js";
 import { RollbackSpill } from "./partition/rollback-spill.js";
 import { SnapshotGate } from "./partition/snapshot-gate.js";
+import { JsAckPublisher } from "./partition/ack-publisher.js";
 import { PartitionSupervisor } from "./partition-supervisor.js";
 import { subjects } from "./protocol.js";
 import { provision, type ClusterHandles } from "./provision.js";
@@ -43,6 +44,8 @@ export class BourseNode {
   private joined = false;
   /** One snapshot encoding at a time across this node's partitions (partition/snapshot-gate.ts). */
   private readonly snapshotGate = new SnapshotGate();
+  /** Output batches' acknowledged publishes (partition/ack-publisher.ts); made with the first partition. */
+  private ackPublisher: JsAckPublisher | null = null;
 
   private constructor(
     readonly cfg: NodeConfig,
@@ -122,6 +125,7 @@ export class BourseNode {
     await this.agreement.stop();
     await this.leases.stop();
     await this.http?.close();
+    this.ackPublisher?.close();
     await this.nc.drain().catch(() => {});
     this.spill?.close();
     this.log.info({ ms: Math.round(performance.now() - started) }, "node stopped");
@@ -191,6 +195,7 @@ export class BourseNode {
     return {
       nc: this.nc, js: this.handles.js, jsm: this.handles.jsm, snapshots: this.handles.snapshots,
       log: this.log, observer: this.observer(), nodeId: this.cfg.id, snapshotGate: this.snapshotGate,
+      acks: (this.ackPublisher ??= new JsAckPublisher(this.nc)),
       ...(this.spill !== null ? { rollbackSpill: this.spill } : {}),
     };
   }

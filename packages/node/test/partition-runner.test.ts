@@ -10,6 +10,7 @@ import { PartitionRunner } from "../src/partition/partition-runner.js";
 import { SnapshotReader, saveSnapshot } from "../src/partition/snapshot-store.js";
 import { RollbackSpill } from "../src/partition/rollback-spill.js";
 import { SnapshotGate } from "../src/partition/snapshot-gate.js";
+import { JsAckPublisher } from "../src/partition/ack-publisher.js";
 import { AGE_INTERVALS_MAX, UNITS_PER_REPLAYED_COMMAND } from "../src/partition/snapshot-schedule.js";
 import { nullObserver, type Log, type PartitionDeps, type PartitionTuning } from "../src/partition/deps.js";
 import { partitionOf } from "../src/partitioning.js";
@@ -39,7 +40,7 @@ test.before(async () => {
   js = jetstream(nc);
   jsm = await jetstreamManager(nc);
   const { snapshots } = await provisionForTest(nc, P);
-  deps = { nc, js, jsm, snapshots, log: quiet, observer: nullObserver, nodeId: "test-node", snapshotGate: new SnapshotGate() };
+  deps = { nc, js, jsm, snapshots, log: quiet, observer: nullObserver, nodeId: "test-node", snapshotGate: new SnapshotGate(), acks: new JsAckPublisher(nc) };
 });
 
 test.after(async () => {

@@ -3,6 +3,7 @@ import type { ObjectStore } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { RollbackSpill } from "./rollback-spill.js";
 import type { SnapshotGate } from "./snapshot-gate.js";
+import type { JsAckPublisher } from "./ack-publisher.js";
 
 /** The logging surface the partition code needs (pino's Logger satisfies it). */
 export interface Log {
@@ -43,6 +44,8 @@ export interface PartitionDeps {
   log: Log;
   observer: PartitionObserver;
   nodeId: string;
+  /** Acknowledged publishes of output batches, through one inbox of the node's connection (ack-publisher.ts). */
+  acks: JsAckPublisher;
   /** The node's one-at-a-time turn for snapshot encodings, shared by all its partitions. */
   snapshotGate: SnapshotGate;
   /** Where big rollback points go (absent: they stay in memory; its minBytes says how big). */

@@ -1,5 +1,5 @@
 import { headers as natsHeaders } from "@nats-io/transport-node";
-import { JetStreamApiCodes, JetStreamApiError } from "@nats-io/jetstream";
+import { JetStreamApiCodes, JetStreamApiError, PubHeaders } from "@nats-io/jetstream";
 import { encodeValue, encodeWithPackedEvents, joinPackedEvents, packEvents, type Alert, type DeadLetter, type EngineEvent } from "@bourse/engine";
 import { STREAM_OUT, headers, subjects } from "../protocol.js";
 import type { PartitionDeps, PartitionTuning } from "./deps.js";
@@ -129,22 +129,22 @@ export class OutputPublisher {
     h.set(headers.lastInSeq, String(batch[batch.length - 1]!.inSeq));
     h.set(headers.node, this.deps.nodeId);
     h.set(headers.epoch, String(this.epoch));
-    const fence = this.tuning.testSwitches.noOutputFencing ? {} : { expect: { lastSubjectSequence: this.position.streamSeq } };
-    const streamSeq = await this.publishWithRetry(data, h, fence, last);
+    h.set(PubHeaders.MsgIdHdr, `out-${this.p}-${last}-${this.epoch}`);
+    if (!this.tuning.testSwitches.noOutputFencing) h.set(PubHeaders.ExpectedLastSubjectSequenceHdr, String(this.position.streamSeq));
+    const streamSeq = await this.publishWithRetry(data, h, last);
     this.position.streamSeq = streamSeq;
     this.position.lastSeq = last;
     this.deps.observer.batch(this.p, batch.length, data.length, performance.now() - started);
     this.afterDurable(batch, parts, streamSeq, last);
   }
 
-  private async publishWithRetry(data: Uint8Array, h: ReturnType<typeof natsHeaders>, fence: object, last: number): Promise<number> {
+  /** Publishes the batch (message id and fence in `h`) until acknowledged; the same message id on every attempt. */
+  private async publishWithRetry(data: Uint8Array, h: ReturnType<typeof natsHeaders>, last: number): Promise<number> {
     const subject = subjects.out(this.p);
     let lastError: unknown;
     for (let attempt = 1; attempt <= this.tuning.publishAttemptsMax; attempt++) {
       try {
-        const ack = await this.deps.js.publish(subject, data, {
-          msgID: `out-${this.p}-${last}-${this.epoch}`, headers: h, timeout: this.tuning.publishMsTimeout, ...fence,
-        });
+        const ack = await this.deps.acks.publish(subject, data, h, this.tuning.publishMsTimeout);
         return ack.seq;
       } catch (e) {
         lastError = e;

@@ -20,6 +20,7 @@ import { defaultNodeConfig, type NodeConfig } from "../../config.js";
 import type { Log, PartitionDeps, PartitionObserver, PartitionTuning } from "../../partition/deps.js";
 import { PartitionRunner } from "../../partition/partition-runner.js";
 import { SnapshotGate } from "../../partition/snapshot-gate.js";
+import { JsAckPublisher } from "../../partition/ack-publisher.js";
 import type { ClusterHandles } from "../../provision.js";
 import type { CpuSampler, CpuShares } from "../common/cpu.js";
 
@@ -115,7 +116,8 @@ export async function recoverOnce(
     deadLetter: () => {},
   };
   const store = new TrackedStore(handles.snapshots);
-  const deps: PartitionDeps = { nc, js: handles.js, jsm: handles.jsm, snapshots: store.asObjectStore(), log, observer, nodeId: "bench-replay", snapshotGate: new SnapshotGate() };
+  const acks = new JsAckPublisher(nc);
+  const deps: PartitionDeps = { nc, js: handles.js, jsm: handles.jsm, snapshots: store.asObjectStore(), log, observer, nodeId: "bench-replay", snapshotGate: new SnapshotGate(), acks };
   const started = performance.now();
   const runner = new PartitionRunner(p, deps, tuning, 1);
   let ended = false;
@@ -148,6 +150,7 @@ export async function recoverOnce(
     await runner.stop(false);
     await done.catch((e: unknown) => errors.push(`partition loop: ${String(e)}`));
     await store.settled();
+    acks.close();
   }
   const rec = marks["partition recovering"]!;
   const end = marks["partition serving"]?.at ?? counts.appliedAllAt;
