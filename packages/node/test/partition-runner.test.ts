@@ -11,7 +11,7 @@ import { SnapshotReader, saveSnapshot } from "../src/partition/snapshot-store.js
 import { RollbackSpill } from "../src/partition/rollback-spill.js";
 import { SnapshotGate } from "../src/partition/snapshot-gate.js";
 import { JsAckPublisher } from "../src/partition/ack-publisher.js";
-import { AGE_INTERVALS_MAX, UNITS_PER_REPLAYED_COMMAND } from "../src/partition/snapshot-schedule.js";
+import { AGE_INTERVALS_MAX, LOG_STRETCH_MAX, UNITS_PER_REPLAYED_COMMAND } from "../src/partition/snapshot-schedule.js";
 import { nullObserver, type Log, type PartitionDeps, type PartitionTuning } from "../src/partition/deps.js";
 import { partitionOf } from "../src/partitioning.js";
 import { STREAM_OUT, subjects } from "../src/protocol.js";
@@ -161,21 +161,52 @@ test("a slot passes without a snapshot while one command is not worth re-encodin
   const reader = new SnapshotReader(jsm);
   const r = new PartitionRunner(p, deps, slots, 70);
   const running = r.run();
-  await until(() => r.state === "serving");
-  const before = await reader.info(p);
-  const loaded = await reader.load(p, before!);
-  const units = PartitionEngine.restore(loaded!.bytes, { partition: p }).snapshotUnits;
-  assert.ok(units > UNITS_PER_REPLAYED_COMMAND, `the partition holds ${units} units`);
-  const last = await send({ kind: "cancel", cmdId: "w1", account: "erin", market: MARKET, orderId: 999_999 });
-  await until(() => r.lastInSeq === last);
-  const sentAt = performance.now();
-  await new Promise((res) => setTimeout(res, 500));
-  assert.is((await reader.info(p))?.nuid, before?.nuid, "five slots passed: one command on this state is not worth a snapshot");
-  await until(async () => (await reader.info(p))?.lastInSeq === last, 5_000);
-  const waited = performance.now() - sentAt;
-  assert.ok(waited >= (AGE_INTERVALS_MAX - 1) * 100, `taken at the age limit (${Math.round(waited)} ms after the command)`);
-  await r.stop(false);
-  await running;
+  running.catch(() => {});
+  try {
+    await until(() => r.state === "serving");
+    const before = await reader.info(p);
+    const loaded = await reader.load(p, before!);
+    const units = PartitionEngine.restore(loaded!.bytes, { partition: p }).snapshotUnits;
+    assert.ok(units > UNITS_PER_REPLAYED_COMMAND, `the partition holds ${units} units`);
+    const last = await send({ kind: "cancel", cmdId: "w1", account: "erin", market: MARKET, orderId: 999_999 });
+    await until(() => r.lastInSeq === last);
+    const sentAt = performance.now();
+    await new Promise((res) => setTimeout(res, 500));
+    assert.is((await reader.info(p))?.nuid, before?.nuid, "five slots passed: one command on this state is not worth a snapshot");
+    await until(async () => (await reader.info(p))?.lastInSeq === last, 5_000);
+    const waited = performance.now() - sentAt;
+    assert.ok(waited >= (AGE_INTERVALS_MAX - 1) * 100, `taken at the age limit (${Math.round(waited)} ms after the command)`);
+  } finally {
+    await r.stop(false);
+    await running.catch(() => {});
+  }
+});
+
+test("a partition that goes quiet with a few commands spread over LOG_STRETCH_MAX log positions snapshots (what a burst leaves behind)", async () => {
+  const rare: PartitionTuning = { ...tuning, snapshotCommandsEvery: 1_000_000, snapshotMsEvery: 3_600_000 };
+  const reader = new SnapshotReader(jsm);
+  const r = new PartitionRunner(p, deps, rare, 80);
+  const running = r.run();
+  running.catch(() => {});
+  try {
+    await until(() => r.state === "serving");
+    const before = await reader.info(p);
+    const first = await send({ kind: "cancel", cmdId: "q1", account: "erin", market: MARKET, orderId: 999_998 });
+    await until(() => r.lastInSeq === first);
+    await new Promise((res) => setTimeout(res, 800));
+    assert.is((await reader.info(p))?.nuid, before?.nuid, "quiet, but one command over a short stretch: no snapshot");
+    // Other partitions' traffic: the log moves on by LOG_STRETCH_MAX positions.
+    const other = (p + 1) % P;
+    for (let i = 0; i < LOG_STRETCH_MAX; i += 500) {
+      await Promise.all(Array.from({ length: 500 }, (_, k) => js.publish(subjects.in(other, "SKU-OTHER", "zed"), encodeCommand({ kind: "cancel", cmdId: `o${i + k}`, account: "zed", market: "SKU-OTHER", orderId: 1 }))));
+    }
+    const last = await send({ kind: "cancel", cmdId: "q2", account: "erin", market: MARKET, orderId: 999_997 });
+    await until(() => r.lastInSeq === last);
+    await until(async () => (await reader.info(p))?.lastInSeq === last, 5_000);
+  } finally {
+    await r.stop(false);
+    await running.catch(() => {});
+  }
 });
 
 test("a handoff stores a snapshot when anything was applied since the last one, and none when nothing was", async () => {

@@ -25,7 +25,7 @@ export const nodeOptions = [
   { name: "heartbeat-ms", argument: "MS", description: "Membership heartbeat interval", default: 100, parse: positiveInt(60_000) },
   failureTimeoutOption,
   { name: "snapshot-commands", argument: "N", description: "Snapshot a partition after this many commands", default: 10_000, parse: positiveInt(100_000_000) },
-  { name: "snapshot-ms", argument: "MS", description: "... or, in the partition's slot of every such interval, when worth it: enough commands for the state's size, 500, or 12 intervals since the last", default: 5_000, parse: positiveInt(3_600_000) },
+  { name: "snapshot-ms", argument: "MS", description: "... or, in the partition's slot of every such interval, when worth it (docs/operations.md, \"Tune snapshots\")", default: 5_000, parse: positiveInt(3_600_000) },
   {
     name: "rollback-spill-bytes", argument: "N",
     description: "A partition whose snapshot is at least N bytes keeps its rollback point in a file, not in memory (0: always in memory)",

@@ -11,13 +11,14 @@ import { OutputPublisher } from "./output-publisher.js";
 import { readOutputPosition } from "./output-position.js";
 import { serveQueries } from "./query-service.js";
 import { SnapshotReadError, SnapshotReader, saveSnapshot, type SnapshotInfo } from "./snapshot-store.js";
-import { timedSnapshotDue, timedSnapshotWorth } from "./snapshot-schedule.js";
+import { LOG_STRETCH_MAX, timedSnapshotDue, timedSnapshotWorth } from "./snapshot-schedule.js";
 
 /** Period of the runner's housekeeping timer (snapshot due? GTD tick due?). */
 const TIMER_MS = 100;
 /**
  * A partition that goes quiet with at least IDLE_SNAPSHOT_COMMANDS commands since its
- * snapshot takes one after IDLE_SNAPSHOT_MS, instead of at the next time or count
+ * snapshot, or with fewer spread over LOG_STRETCH_MAX positions of the log (what a burst
+ * leaves behind), takes one after IDLE_SNAPSHOT_MS, instead of at the next time or count
  * trigger: a failover right after a burst then replays nothing.
  */
 const IDLE_SNAPSHOT_COMMANDS = 100;
@@ -358,16 +359,18 @@ export class PartitionRunner {
     if (this.state !== "serving") return;
     if (this.snapshotting || this.commandsSinceSnapshot === 0 || this.stopRequested) return;
     const now = performance.now();
+    const logStretch = this.engine.lastInSeq - this.snapshotInSeq;
+    const quiet = now - this.lastCommandAt >= IDLE_SNAPSHOT_MS;
     let due =
       this.commandsSinceSnapshot >= this.tuning.snapshotCommandsEvery ||
-      (this.commandsSinceSnapshot >= IDLE_SNAPSHOT_COMMANDS && now - this.lastCommandAt >= IDLE_SNAPSHOT_MS);
+      (quiet && (this.commandsSinceSnapshot >= IDLE_SNAPSHOT_COMMANDS || logStretch >= LOG_STRETCH_MAX));
     const clock = clockMs();
     if (!due && clock >= this.timedSnapshotAt) {
       // The partition's slot has come: a snapshot if it is worth its cost, else look again at the next slot.
       due = timedSnapshotWorth({
         commandsSince: this.commandsSinceSnapshot,
         units: this.engine.snapshotUnits,
-        logStretch: this.engine.lastInSeq - this.snapshotInSeq,
+        logStretch,
         ageMs: clock - this.snapshotAt,
         intervalMs: this.tuning.snapshotMsEvery,
       });
