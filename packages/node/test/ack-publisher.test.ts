@@ -77,6 +77,31 @@ test("no answer in time: AckTimeoutError; close rejects what still waits and ref
   silent.unsubscribe();
 });
 
+test("a failed inbox subscription (permissions) rejects what waits at once, and the next publish subscribes again", async () => {
+  const denied = await startNatsServer({
+    config: `authorization { users = [ { user: admin, password: pw }, { user: noinbox, password: pw, permissions: { subscribe: { deny: ["_INBOX.>"] } } } ] }`,
+  });
+  const admin = await connect({ servers: denied.url, user: "admin", pass: "pw" });
+  const limited = await connect({ servers: denied.url, user: "noinbox", pass: "pw" });
+  try {
+    await (await jetstreamManager(admin)).streams.add({ name: "DENIED", subjects: ["denied.>"] });
+    const acks = new JsAckPublisher(limited);
+    for (const id of ["d1", "d2"]) {
+      const started = performance.now();
+      const err = await acks.publish("denied.x", Uint8Array.of(1), h(id), 5_000).then(() => null, (e: unknown) => e);
+      assert.ok(err instanceof Error && !(err instanceof AckTimeoutError) && !(err instanceof AckPublisherClosedError), `${id}: ${String(err)}`);
+      assert.match(String(err), /permission/i);
+      assert.ok(performance.now() - started < 3_000, "rejected when the subscription failed, not at the timeout");
+    }
+    assert.is(acks.inFlight, 0);
+    acks.close();
+  } finally {
+    await limited.close();
+    await admin.close();
+    await denied.dispose();
+  }
+});
+
 test("parseAck: acks, errors and garbage", () => {
   const enc = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
   assert.equal(parseAck(enc({ stream: "S", seq: 7 })), { stream: "S", seq: 7, duplicate: false });

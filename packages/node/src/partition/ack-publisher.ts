@@ -39,15 +39,14 @@ interface Waiter {
  * the caller's, set on the message as the JetStream protocol defines them.
  */
 export class JsAckPublisher {
-  private readonly prefix = `${createInbox()}.`;
-  private readonly sub: Subscription;
+  private prefix = "";
+  /** The inbox subscription; null until the first publish, and again after it failed (made anew by the next publish). */
+  private sub: Subscription | null = null;
   private readonly waiting = new Map<number, Waiter>();
   private next = 0;
   private closed = false;
 
-  constructor(private readonly nc: NatsConnection) {
-    this.sub = nc.subscribe(`${this.prefix}*`, { callback: (err, m) => (err === null ? this.settle(m) : this.close(err)) });
-  }
+  constructor(private readonly nc: NatsConnection) {}
 
   /** Publishes awaiting their acknowledgement. */
   get inFlight(): number {
@@ -56,6 +55,7 @@ export class JsAckPublisher {
 
   publish(subject: string, data: Uint8Array, headers: MsgHdrs, timeoutMs: number): Promise<PubAck> {
     if (this.closed) return Promise.reject(new AckPublisherClosedError("acknowledged publisher closed"));
+    const prefix = this.subscribed();
     const id = ++this.next;
     return new Promise<PubAck>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -64,7 +64,7 @@ export class JsAckPublisher {
       }, timeoutMs);
       this.waiting.set(id, { resolve, reject, timer });
       try {
-        this.nc.publish(subject, data, { reply: `${this.prefix}${id}`, headers });
+        this.nc.publish(subject, data, { reply: `${prefix}${id}`, headers });
       } catch (e) {
         clearTimeout(timer);
         this.waiting.delete(id);
@@ -74,19 +74,52 @@ export class JsAckPublisher {
   }
 
   /** Rejects every publish still waiting and stops listening. Idempotent. */
-  close(cause?: Error): void {
+  close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.sub.unsubscribe();
+    this.sub?.unsubscribe();
+    this.sub = null;
+    this.rejectWaiting(new AckPublisherClosedError("acknowledged publisher closed with the publish unacknowledged"));
+  }
+
+  /** The inbox prefix, subscribing first when there is no live subscription. */
+  private subscribed(): string {
+    if (this.sub === null || this.sub.isClosed()) {
+      const prefix = `${createInbox()}.`;
+      const sub: Subscription = this.nc.subscribe(`${prefix}*`, {
+        callback: (err, m) => {
+          if (err === null) this.settle(m);
+          else this.lost(sub, err);
+        },
+      });
+      this.prefix = prefix;
+      this.sub = sub;
+    }
+    return this.prefix;
+  }
+
+  /**
+   * The subscription failed (a permissions violation, say): what waits on it can never be
+   * answered, so it is rejected now, not at its timeout, and the next publish subscribes
+   * anew rather than the publisher failing for good.
+   */
+  private lost(sub: Subscription, err: Error): void {
+    if (this.sub !== sub) return;
+    this.sub = null;
+    if (!sub.isClosed()) sub.unsubscribe();
+    this.rejectWaiting(err);
+  }
+
+  private rejectWaiting(e: Error): void {
     for (const w of this.waiting.values()) {
       clearTimeout(w.timer);
-      w.reject(new AckPublisherClosedError("acknowledged publisher closed with the publish unacknowledged", cause ? { cause } : undefined));
+      w.reject(e);
     }
     this.waiting.clear();
   }
 
   private settle(m: Msg): void {
-    const id = Number(m.subject.slice(this.prefix.length));
+    const id = Number(m.subject.slice(m.subject.lastIndexOf(".") + 1));
     const w = this.waiting.get(id);
     if (w === undefined) return; // answered after its timeout: the caller has moved on (and retries with the same id)
     this.waiting.delete(id);
