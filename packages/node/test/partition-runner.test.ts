@@ -209,6 +209,36 @@ test("a partition that goes quiet with a few commands spread over LOG_STRETCH_MA
   }
 });
 
+test("a snapshot that fails to store leaves its commands counted, so the next one is taken as soon as it is due", async () => {
+  const everyFew: PartitionTuning = { ...tuning, snapshotCommandsEvery: 3, snapshotMsEvery: 3_600_000 };
+  let failures = 1;
+  const flaky = new Proxy(deps.snapshots, {
+    get(target, prop, receiver) {
+      if (prop === "put" && failures > 0) {
+        failures--;
+        return () => Promise.reject(new Error("test: object store unavailable"));
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const reader = new SnapshotReader(jsm);
+  const r = new PartitionRunner(p, { ...deps, snapshots: flaky }, everyFew, 90);
+  const running = r.run();
+  running.catch(() => {});
+  try {
+    await until(() => r.state === "serving");
+    let last = 0;
+    for (let i = 0; i < 3; i++) last = await send({ kind: "cancel", cmdId: `sf${i}`, account: "erin", market: MARKET, orderId: 999_990 + i });
+    await until(() => r.lastInSeq === last);
+    await until(() => failures === 0);
+    await until(async () => (await reader.info(p))?.lastInSeq === last, 5_000);
+  } finally {
+    await r.stop(false);
+    await running.catch(() => {});
+  }
+});
+
 test("a handoff stores a snapshot when anything was applied since the last one, and none when nothing was", async () => {
   const rare: PartitionTuning = { ...tuning, snapshotCommandsEvery: 1_000_000, snapshotMsEvery: 3_600_000 };
   const reader = new SnapshotReader(jsm);

@@ -400,13 +400,22 @@ export class PartitionRunner {
       : await this.encodeSnapshot();
     if (bytes === null) return;
     const started = this.encodingStartedAt;
+    const takenAt = clockMs() - (performance.now() - started);
     const meta = { partition: this.p, seq: this.engine.lastSeq, lastInSeq: this.engine.lastInSeq };
+    const covered = this.commandsSinceSnapshot;
     this.commandsSinceSnapshot = 0;
+    this.timedSnapshotAt = this.nextTimedSnapshot(takenAt);
+    try {
+      await this.publisher.drain();
+      await saveSnapshot(this.deps.snapshots, this.p, bytes, meta);
+    } catch (e) {
+      // Not stored: the commands it covered still count towards the next one, and the
+      // limits (log stretch, age) still run from the last snapshot that was stored.
+      this.commandsSinceSnapshot += covered;
+      throw e;
+    }
     this.snapshotInSeq = meta.lastInSeq;
-    this.snapshotAt = clockMs() - (performance.now() - started);
-    this.timedSnapshotAt = this.nextTimedSnapshot(this.snapshotAt);
-    await this.publisher.drain();
-    await saveSnapshot(this.deps.snapshots, this.p, bytes, meta);
+    this.snapshotAt = takenAt;
     this.deps.observer.snapshot(this.p, performance.now() - started, bytes.length);
     await this.spillCheckpoint(this.engine, bytes);
   }
