@@ -5,7 +5,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { PartitionEngine, decodeEvents, encodeCommand, type AnyCommand, type EngineEvent } from "@bourse/engine";
+import { PartitionEngine, decodeEvents, encodeCommand, encodeValue, type AnyCommand, type EngineEvent } from "@bourse/engine";
 import { PartitionRunner } from "../src/partition/partition-runner.js";
 import { SnapshotReader, saveSnapshot } from "../src/partition/snapshot-store.js";
 import { RollbackSpill } from "../src/partition/rollback-spill.js";
@@ -237,6 +237,42 @@ test("a snapshot that fails to store leaves its commands counted, so the next on
     await r.stop(false);
     await running.catch(() => {});
   }
+});
+
+test("a consumer whose iterator throws fails the loop and still stops its timer and query subscription", async () => {
+  // nats.js ends an ordered consumer's iterator with an error when it cannot re-create the
+  // consumer (a NATS server gone too long): here the iterator throws at once.
+  const throwing = new Proxy(deps.js, {
+    get(target, prop, receiver) {
+      if (prop === "consumers") {
+        return {
+          get: async (...args: Parameters<JetStreamClient["consumers"]["get"]>) => {
+            const c = await target.consumers.get(...args);
+            return {
+              consume: async (o: object) => {
+                const real = await c.consume(o);
+                return {
+                  stop: (e?: Error) => real.stop(e),
+                  async *[Symbol.asyncIterator]() {
+                    real.stop();
+                    throw new Error("test: the consumer gave up");
+                  },
+                };
+              },
+            };
+          },
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const r = new PartitionRunner(p, { ...deps, js: throwing }, tuning, 100);
+  const err = await r.run().then(() => null, (e: Error) => e);
+  assert.is(err?.message, "test: the consumer gave up");
+  assert.is(r.state, "failed", "finished: timer, publisher and query subscription stopped");
+  const reply = await nc.request(subjects.query(p), encodeValue({ market: MARKET, orderId: 1 }), { timeout: 500 }).then(() => "answered", (e: Error) => e.name);
+  assert.is.not(reply, "answered", "no query answered by the failed runner");
 });
 
 test("a handoff stores a snapshot when anything was applied since the last one, and none when nothing was", async () => {

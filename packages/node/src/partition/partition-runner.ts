@@ -179,9 +179,25 @@ export class PartitionRunner {
       else if (this.publisher.backlog <= this.tuning.backlogEventsMax) watchdog.check(this.engine.lastInSeq);
     }, TIMER_MS);
     this.snapshotTimer.unref();
+    try {
+      await this.consume(this.messages);
+    } catch (e) {
+      // The consumer gave up (nats.js ends an ordered consumer's iterator with the error
+      // when it cannot re-create it) or applying threw (SequenceError on a message out of
+      // order): the loop fails, and finish() still stops its timer, publisher and query
+      // subscription. Before, such a runner's timer outlived it: its watchdog logged a
+      // stall every 100 ms and asked NATS for the partition's next command each time, and
+      // its query subscription went on answering from its stale engine.
+      this.fail(e instanceof Error ? e : new Error(String(e)));
+    }
+    return this.finish();
+  }
+
+  /** The message loop: applies each delivered command until stopped or failed. */
+  private async consume(messages: ConsumerMessages): Promise<void> {
     let applied = 0;
     let turnAt = performance.now();
-    for await (const m of this.messages) {
+    for await (const m of messages) {
       while (this.encoding !== null) await this.encoding;
       if (this.stopRequested) break;
       this.apply(m);
@@ -196,7 +212,6 @@ export class PartitionRunner {
         turnAt = performance.now();
       }
     }
-    return this.finish();
   }
 
   /** An ordered consumer of the partition's commands from `startSeq`, consuming. */
