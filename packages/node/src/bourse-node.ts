@@ -29,6 +29,14 @@ function openSpill(root: string, minBytes: number): RollbackSpill {
 
 /** Wait before a fenced partition that the table still assigns here is taken again. */
 const FENCED_RETRY_MS = 200;
+/**
+ * A partition whose loop gave up (partitionRestartsMax consecutive failures: its lease
+ * released, an alert published) is taken again after this long while the table still
+ * gives it to this node. Nobody else takes it before the membership changes, so giving
+ * up for good left it unserved: a `bourse sim --nats-faults` run lost six partitions
+ * that way when NATS elections outlasted the five quick restarts.
+ */
+const GAVE_UP_RETRY_MS = 30_000;
 
 /**
  * A Bourse cluster node (DESIGN.md, Cluster). Joins the membership, agrees on the
@@ -176,8 +184,10 @@ export class BourseNode {
       this.supervisors.delete(p);
       this.log.warn({ partition: p, reason: s.endReason }, "partition loop ended");
       // Fenced while the table still gives us p (we were paused, the table moved and came back):
-      // the table is the authority, so take the partition again. A loop that gave up waits for a new table.
+      // the table is the authority, so take the partition again. A loop that gave up is taken
+      // again after a pause, or by whoever a new table gives it to.
       if (s.endReason === "fenced") setTimeout(() => this.resume(p), FENCED_RETRY_MS).unref();
+      else if (s.endReason === "gave_up") setTimeout(() => this.resume(p), GAVE_UP_RETRY_MS).unref();
     });
     return s;
   }

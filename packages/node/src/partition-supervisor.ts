@@ -20,7 +20,9 @@ const HANDOFF_MS_POLL = 20;
  * Supervision level 2 for one partition this node owns: takes the lease (its
  * revision is the epoch), runs the partition loop, and when the loop fails
  * rebuilds it from snapshot plus replay with exponential backoff; after
- * `partitionRestartsMax` consecutive failures it gives the lease up and alerts.
+ * `partitionRestartsMax` consecutive failures (a loop that served for at least
+ * `restartMsBackoffMax` before it failed starts the count again) it gives the lease up and alerts, and the node takes the
+ * partition again after a pause (BourseNode, GAVE_UP_RETRY_MS).
  * A fenced loop (another owner wrote) is not restarted: ownership moved.
  */
 export class PartitionSupervisor {
@@ -65,6 +67,7 @@ export class PartitionSupervisor {
 
   private async loop(): Promise<void> {
     while (!this.stopped) {
+      this.runner = null;
       try {
         this.detail = "waiting for the previous owner's handoff";
         const waitStart = performance.now();
@@ -123,6 +126,11 @@ export class PartitionSupervisor {
 
   /** Records a failure and waits out the backoff; true when the node gives up. */
   private async failed(e: unknown): Promise<boolean> {
+    // Consecutive failures: a loop that served for a while was a success, however it ended (a
+    // NATS server lost an hour later is not the fifth failure of a series). "A while" is the
+    // longest backoff: a loop that fails right after it starts serving still counts.
+    const r = this.runner;
+    if (r !== null && r.servingAt > 0 && performance.now() - r.servingAt >= this.limits.restartMsBackoffMax) this.failures = 0;
     this.failures++;
     this.metrics.partitionRestarts.inc();
     const { partitionRestartsMax: max, restartMsBackoffBase: base, restartMsBackoffMax: cap } = this.limits;

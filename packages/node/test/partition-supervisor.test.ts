@@ -1,0 +1,110 @@
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { JetStreamClient } from "@nats-io/jetstream";
+import { PartitionSupervisor } from "../src/partition-supervisor.js";
+import { PartitionLeases } from "../src/lease.js";
+import { createMetrics } from "../src/metrics.js";
+import { createLogger } from "../src/logger.js";
+import { SnapshotGate } from "../src/partition/snapshot-gate.js";
+import { JsAckPublisher } from "../src/partition/ack-publisher.js";
+import { nullObserver, type PartitionDeps, type PartitionTuning } from "../src/partition/deps.js";
+import type { ClusterHandles } from "../src/provision.js";
+import { provisionForTest } from "./support/provisioned.js";
+import { startNatsServer, type NatsServerHandle } from "../src/local/nats-server.js";
+
+const P = 4;
+const tuning: PartitionTuning = {
+  partitions: P, batchEventsMax: 100, flushMsInterval: 2, publishMsTimeout: 2000, publishAttemptsMax: 5,
+  snapshotCommandsEvery: 10, snapshotMsEvery: 1000, backlogEventsMax: 10_000, engine: {}, testSwitches: {},
+};
+const limits = { partitionRestartsMax: 2, restartMsBackoffBase: 10, restartMsBackoffMax: 200 };
+
+let server: NatsServerHandle;
+let nc: NatsConnection;
+let handles: ClusterHandles;
+
+test.before(async () => {
+  server = await startNatsServer();
+  nc = await connect({ servers: server.url });
+  handles = await provisionForTest(nc, P);
+});
+
+test.after(async () => {
+  await nc?.close();
+  await server?.dispose();
+});
+
+/** A JetStream client whose consumers deliver nothing and give up after 400 ms: each loop serves a while, then fails. */
+function givingUpConsumers(js: JetStreamClient): JetStreamClient {
+  return new Proxy(js, {
+    get(target, prop, receiver) {
+      if (prop === "consumers") {
+        return {
+          get: async (...args: Parameters<JetStreamClient["consumers"]["get"]>) => {
+            const c = await target.consumers.get(...args);
+            return {
+              consume: async (o: object) => {
+                const real = await c.consume(o);
+                return {
+                  stop: (e?: Error) => real.stop(e),
+                  async *[Symbol.asyncIterator]() {
+                    await new Promise((r) => setTimeout(r, 2 * limits.restartMsBackoffMax));
+                    real.stop();
+                    throw new Error("test: the consumer gave up");
+                  },
+                };
+              },
+            };
+          },
+        };
+      }
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
+const log = createLogger({ id: "sup-test" }, { level: "silent" });
+
+function deps(js: JetStreamClient): PartitionDeps {
+  return { nc, js, jsm: handles.jsm, snapshots: handles.snapshots, log, observer: nullObserver, nodeId: "sup-test", snapshotGate: new SnapshotGate(), acks: new JsAckPublisher(nc) };
+}
+
+test("failures of loops that served a while are not consecutive: the supervisor keeps restarting and never gives up", async () => {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const leases = new PartitionLeases({ kv: handles.kvLeases, id: "sup-test" });
+  const alerts: string[] = [];
+  const d = deps(givingUpConsumers(handles.js));
+  const s = new PartitionSupervisor(1, d, tuning, leases, limits, metrics, log, (m) => alerts.push(m));
+  const restarts = async () => (await metrics.partitionRestarts.get()).values[0]?.value ?? 0;
+  const end = Date.now() + 15_000;
+  while ((await restarts()) < 2 * limits.partitionRestartsMax + 1 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.ok((await restarts()) > limits.partitionRestartsMax, `restarted ${await restarts()} times`);
+  assert.equal(alerts, [], "no give-up alert");
+  assert.is.not(s.endReason, "gave_up");
+  await s.stop(false);
+});
+
+test("loops that fail before serving are consecutive failures: after partitionRestartsMax the lease is released and an alert published", async () => {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const leases = new PartitionLeases({ kv: handles.kvLeases, id: "sup-test" });
+  const alerts: string[] = [];
+  // Consumers that cannot even be created: every loop fails while recovering.
+  const broken = new Proxy(handles.js, {
+    get(target, prop, receiver) {
+      if (prop === "consumers") return { get: () => Promise.reject(new Error("test: no consumer")) };
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const d = deps(broken);
+  const s = new PartitionSupervisor(2, d, tuning, leases, limits, metrics, log, (m) => alerts.push(m));
+  await s.done;
+  assert.is(s.endReason, "gave_up");
+  assert.is(alerts.length, 1);
+  assert.match(alerts[0]!, /gave up after 2 failures/);
+  assert.is(await leases.holder(2), undefined, "lease released");
+});
+
+test.run();
