@@ -16,6 +16,7 @@ import { nullObserver, type Log, type PartitionDeps, type PartitionTuning } from
 import { partitionOf } from "../src/partitioning.js";
 import { STREAM_OUT, subjects } from "../src/protocol.js";
 import { provisionForTest } from "./support/provisioned.js";
+import { consumersThatGiveUp } from "./support/giving-up-consumers.js";
 import { startNatsServer, type NatsServerHandle } from "../src/local/nats-server.js";
 
 const P = 4;
@@ -242,31 +243,7 @@ test("a snapshot that fails to store leaves its commands counted, so the next on
 test("a consumer whose iterator throws fails the loop and still stops its timer and query subscription", async () => {
   // nats.js ends an ordered consumer's iterator with an error when it cannot re-create the
   // consumer (a NATS server gone too long): here the iterator throws at once.
-  const throwing = new Proxy(deps.js, {
-    get(target, prop, receiver) {
-      if (prop === "consumers") {
-        return {
-          get: async (...args: Parameters<JetStreamClient["consumers"]["get"]>) => {
-            const c = await target.consumers.get(...args);
-            return {
-              consume: async (o: object) => {
-                const real = await c.consume(o);
-                return {
-                  stop: (e?: Error) => real.stop(e),
-                  async *[Symbol.asyncIterator]() {
-                    real.stop();
-                    throw new Error("test: the consumer gave up");
-                  },
-                };
-              },
-            };
-          },
-        };
-      }
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
+  const throwing = consumersThatGiveUp(deps.js, 0);
   const r = new PartitionRunner(p, { ...deps, js: throwing }, tuning, 100);
   const err = await r.run().then(() => null, (e: Error) => e);
   assert.is(err?.message, "test: the consumer gave up");

@@ -11,6 +11,7 @@ import { JsAckPublisher } from "../src/partition/ack-publisher.js";
 import { nullObserver, type PartitionDeps, type PartitionTuning } from "../src/partition/deps.js";
 import type { ClusterHandles } from "../src/provision.js";
 import { provisionForTest } from "./support/provisioned.js";
+import { consumersThatGiveUp } from "./support/giving-up-consumers.js";
 import { startNatsServer, type NatsServerHandle } from "../src/local/nats-server.js";
 
 const P = 4;
@@ -35,36 +36,6 @@ test.after(async () => {
   await server?.dispose();
 });
 
-/** A JetStream client whose consumers deliver nothing and give up after 400 ms: each loop serves a while, then fails. */
-function givingUpConsumers(js: JetStreamClient): JetStreamClient {
-  return new Proxy(js, {
-    get(target, prop, receiver) {
-      if (prop === "consumers") {
-        return {
-          get: async (...args: Parameters<JetStreamClient["consumers"]["get"]>) => {
-            const c = await target.consumers.get(...args);
-            return {
-              consume: async (o: object) => {
-                const real = await c.consume(o);
-                return {
-                  stop: (e?: Error) => real.stop(e),
-                  async *[Symbol.asyncIterator]() {
-                    await new Promise((r) => setTimeout(r, 2 * limits.restartMsBackoffMax));
-                    real.stop();
-                    throw new Error("test: the consumer gave up");
-                  },
-                };
-              },
-            };
-          },
-        };
-      }
-      const v = Reflect.get(target, prop, receiver) as unknown;
-      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-    },
-  });
-}
-
 const log = createLogger({ id: "sup-test" }, { level: "silent" });
 
 function deps(js: JetStreamClient): PartitionDeps {
@@ -75,7 +46,8 @@ test("failures of loops that served a while are not consecutive: the supervisor 
   const metrics = createMetrics({ defaultMetrics: false });
   const leases = new PartitionLeases({ kv: handles.kvLeases, id: "sup-test" });
   const alerts: string[] = [];
-  const d = deps(givingUpConsumers(handles.js));
+  // Each loop serves for twice the longest backoff, then its consumer gives up.
+  const d = deps(consumersThatGiveUp(handles.js, 2 * limits.restartMsBackoffMax));
   const s = new PartitionSupervisor(1, d, tuning, leases, limits, metrics, log, (m) => alerts.push(m));
   const restarts = async () => (await metrics.partitionRestarts.get()).values[0]?.value ?? 0;
   const end = Date.now() + 15_000;
