@@ -1,6 +1,6 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { AGE_INTERVALS_MAX, LOG_STRETCH_MAX, REPLAY_COMMANDS_MAX, UNITS_PER_REPLAYED_COMMAND, timedSnapshotDue, timedSnapshotWorth } from "../src/partition/snapshot-schedule.js";
+import { AGE_INTERVALS_MAX, LOG_STRETCH_MAX, QUIET_SNAPSHOT_COMMANDS, REPLAY_COMMANDS_MAX, UNITS_PER_REPLAYED_COMMAND, quietSnapshotWorth, timedSnapshotDue, timedSnapshotWorth } from "../src/partition/snapshot-schedule.js";
 
 const INTERVAL = 5_000;
 const P = 64;
@@ -46,6 +46,14 @@ test("but never more than REPLAY_COMMANDS_MAX commands, LOG_STRETCH_MAX of log o
   assert.is(timedSnapshotWorth({ ...quiet, logStretch: LOG_STRETCH_MAX }), true);
   assert.is(timedSnapshotWorth({ ...quiet, ageMs: AGE_INTERVALS_MAX * INTERVAL - 1 }), false);
   assert.is(timedSnapshotWorth({ ...quiet, ageMs: AGE_INTERVALS_MAX * INTERVAL }), true);
+});
+
+test("a quiet partition snapshots with QUIET_SNAPSHOT_COMMANDS commands, or fewer over LOG_STRETCH_MAX of log", () => {
+  assert.is(quietSnapshotWorth(QUIET_SNAPSHOT_COMMANDS - 1, 10), false);
+  assert.is(quietSnapshotWorth(QUIET_SNAPSHOT_COMMANDS, 10), true);
+  assert.is(quietSnapshotWorth(1, LOG_STRETCH_MAX - 1), false);
+  assert.is(quietSnapshotWorth(1, LOG_STRETCH_MAX), true);
+  assert.is(quietSnapshotWorth(0, 10 * LOG_STRETCH_MAX), false, "nothing applied: nothing to snapshot");
 });
 
 test.run();

@@ -11,17 +11,11 @@ import { OutputPublisher } from "./output-publisher.js";
 import { readOutputPosition } from "./output-position.js";
 import { serveQueries } from "./query-service.js";
 import { SnapshotReadError, SnapshotReader, saveSnapshot, type SnapshotInfo } from "./snapshot-store.js";
-import { LOG_STRETCH_MAX, timedSnapshotDue, timedSnapshotWorth } from "./snapshot-schedule.js";
+import { quietSnapshotWorth, timedSnapshotDue, timedSnapshotWorth } from "./snapshot-schedule.js";
 
 /** Period of the runner's housekeeping timer (snapshot due? GTD tick due?). */
 const TIMER_MS = 100;
-/**
- * A partition that goes quiet with at least IDLE_SNAPSHOT_COMMANDS commands since its
- * snapshot, or with fewer spread over LOG_STRETCH_MAX positions of the log (what a burst
- * leaves behind), takes one after IDLE_SNAPSHOT_MS, instead of at the next time or count
- * trigger: a failover right after a burst then replays nothing.
- */
-const IDLE_SNAPSHOT_COMMANDS = 100;
+/** No command for this long: the partition is quiet (snapshot-schedule.ts, `quietSnapshotWorth`). */
 const IDLE_SNAPSHOT_MS = 500;
 /** Nothing delivered for this long while a command waits in the log: the consumer is gone (consumer-watchdog.ts). */
 const CONSUMER_STALL_MS = 3_000;
@@ -378,7 +372,7 @@ export class PartitionRunner {
     const quiet = now - this.lastCommandAt >= IDLE_SNAPSHOT_MS;
     let due =
       this.commandsSinceSnapshot >= this.tuning.snapshotCommandsEvery ||
-      (quiet && (this.commandsSinceSnapshot >= IDLE_SNAPSHOT_COMMANDS || logStretch >= LOG_STRETCH_MAX));
+      (quiet && quietSnapshotWorth(this.commandsSinceSnapshot, logStretch));
     const clock = clockMs();
     if (!due && clock >= this.timedSnapshotAt) {
       // The partition's slot has come: a snapshot if it is worth its cost, else look again at the next slot.

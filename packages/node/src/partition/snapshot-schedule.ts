@@ -55,6 +55,8 @@ export const REPLAY_COMMANDS_MAX = 500;
 export const LOG_STRETCH_MAX = 10_000;
 /** Nor a snapshot older than this many intervals. */
 export const AGE_INTERVALS_MAX = 12;
+/** A partition that goes quiet with this many commands since its snapshot takes one at once (see quietSnapshotWorth). */
+export const QUIET_SNAPSHOT_COMMANDS = 100;
 
 export function timedSnapshotWorth(x: SnapshotWorthInput): boolean {
   if (x.commandsSince <= 0) return false;
@@ -64,4 +66,14 @@ export function timedSnapshotWorth(x: SnapshotWorthInput): boolean {
     x.logStretch >= LOG_STRETCH_MAX ||
     x.ageMs >= AGE_INTERVALS_MAX * x.intervalMs
   );
+}
+
+/**
+ * A partition that has gone quiet (the runner: 500 ms without a command) takes a snapshot
+ * at once, instead of at its next slot or count, with at least QUIET_SNAPSHOT_COMMANDS
+ * commands since its last one, or with fewer spread over LOG_STRETCH_MAX positions of the
+ * log (what a burst leaves behind): a failover right after a burst then replays nothing.
+ */
+export function quietSnapshotWorth(commandsSince: number, logStretch: number): boolean {
+  return commandsSince >= QUIET_SNAPSHOT_COMMANDS || (commandsSince > 0 && logStretch >= LOG_STRETCH_MAX);
 }
