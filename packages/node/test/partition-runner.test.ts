@@ -355,4 +355,64 @@ test("a big rollback point is spilled to a file once its snapshot is stored, and
   assert.not.ok(existsSync(spill.dir), "close removes the node's spill directory");
 });
 
+test("make before break: a successor prepares while the old owner serves, takes over from the old owner's position and last command; output stays gap-free", async () => {
+  const rare: PartitionTuning = { ...tuning, snapshotCommandsEvery: 1_000_000, snapshotMsEvery: 3_600_000 };
+  const reader = new SnapshotReader(jsm);
+  const old = new PartitionRunner(p, deps, rare, 30);
+  const oldRun = old.run();
+  let last = 0;
+  for (let i = 0; i < 5; i++) last = await send({ kind: "place", cmdId: `mb${i}`, account: "erin", market: MARKET, side: "buy", type: "limit", price: 80, qty: 1, tif: "GTC" });
+  await until(() => old.lastInSeq === last);
+  const successor = new PartitionRunner(p, deps, rare, 0);
+  await successor.prepare();
+  assert.is(successor.state, "recovering", "prepared, not serving: the old owner still is");
+  // The old owner goes on serving while the successor waits.
+  for (let i = 5; i < 10; i++) last = await send({ kind: "place", cmdId: `mb${i}`, account: "erin", market: MARKET, side: "buy", type: "limit", price: 80, qty: 1, tif: "GTC" });
+  await until(() => old.lastInSeq === last);
+  const snapshotBefore = (await reader.info(p))?.nuid;
+  await old.stop(true, false);
+  await oldRun;
+  const handedOff = old.handoffPosition;
+  assert.ok(handedOff !== null && handedOff.streamSeq > 0, "the old owner knows where its durable output ends");
+  assert.is((await reader.info(p))?.nuid, snapshotBefore, "no snapshot at a prepared handoff");
+  successor.expectApplied(old.lastInSeq);
+  successor.startFromPosition(handedOff);
+  successor.assignEpoch(31);
+  const run = successor.run();
+  await until(() => successor.state === "serving");
+  assert.is(successor.lastInSeq, last, "serving only once it has applied what the old owner had");
+  last = await send({ kind: "place", cmdId: "mb-after", account: "erin", market: MARKET, side: "buy", type: "limit", price: 80, qty: 1, tif: "GTC" });
+  await until(async () => (await output()).some((e) => e.type === "accepted" && e.cmdId === "mb-after"));
+  await successor.stop(false);
+  await run;
+  const out = await output();
+  out.forEach((e, i) => assert.is(e.seq, i + 1, "gap-free and duplicate-free across the switch"));
+  assert.is(out.filter((e) => e.type === "accepted" && e.cmdId.startsWith("mb")).length, 11);
+});
+
+test("a prepared runner that never runs closes its consumer when stopped; one started from a stale position is fenced, not written twice", async () => {
+  const names = async (): Promise<Set<string>> => new Set((await jsm.consumers.list("BOURSE_IN").next()).map((c) => c.name));
+  const before = await names();
+  const r = new PartitionRunner(p, deps, tuning, 0);
+  await r.prepare();
+  const opened = [...(await names())].filter((n) => !before.has(n));
+  assert.is(opened.length, 1, "prepare() opened the command consumer");
+  await r.stop(true);
+  assert.is(r.state, "stopped");
+  await until(async () => !(await names()).has(opened[0]!), 10_000);
+
+  // A position that is not the output's end (a stale reply): the first publish is refused.
+  const stale = new PartitionRunner(p, deps, tuning, 0);
+  await stale.prepare();
+  stale.startFromPosition({ lastSeq: 0, streamSeq: 0 });
+  stale.assignEpoch(40);
+  const run = stale.run();
+  run.catch(() => {});
+  await send({ kind: "place", cmdId: "stale-1", account: "erin", market: MARKET, side: "buy", type: "limit", price: 80, qty: 1, tif: "GTC" });
+  const err = await run.then(() => null, (e: Error) => e);
+  assert.is(err?.name, "FencedError");
+  const out = await output();
+  out.forEach((e, i) => assert.is(e.seq, i + 1, "nothing written twice"));
+});
+
 test.run();

@@ -1,4 +1,4 @@
-import { DeliverPolicy, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/transport-node";
 import { PartitionEngine, SnapshotError, encodeCommand, type FaultHook, type PartitionEngineOptions } from "@bourse/engine";
 import { STREAM_IN, subjects } from "../protocol.js";
@@ -7,7 +7,7 @@ import { ConsumerWatchdog } from "./consumer-watchdog.js";
 import type { PartitionSpill } from "./rollback-spill.js";
 import { runInSlices } from "./slices.js";
 import type { Log, PartitionDeps, PartitionTuning } from "./deps.js";
-import { OutputPublisher } from "./output-publisher.js";
+import { OutputPublisher, type OutputPosition } from "./output-publisher.js";
 import { readOutputPosition } from "./output-position.js";
 import { serveQueries } from "./query-service.js";
 import { SnapshotReadError, SnapshotReader, saveSnapshot, type SnapshotInfo } from "./snapshot-store.js";
@@ -86,8 +86,26 @@ export class PartitionRunner {
   encodingSlices = 0;
   decodingSlices = 0;
   private snapshotTimer: NodeJS.Timeout | null = null;
-  private readonly log: Log;
+  private log: Log;
   private readonly snapshots: SnapshotReader;
+  /** Recovery's first half (prepare()), once begun; the consumer it opened, until run() takes it. */
+  private preparing: Promise<void> | null = null;
+  private opening: Promise<ConsumerMessages> | null = null;
+  /** Every command consumer this runner opened and has not closed yet. */
+  private readonly consumers = new Map<ConsumerMessages, Consumer>();
+  /** Whether prepare() had begun before run() (a prepared handoff), for the log lines. */
+  private preparedBeforeRun = false;
+  /** The restored snapshot's output sequence (0: none): checked against the durable output once the lease is ours. */
+  private snapshotSeq = 0;
+  private prepareMs = 0;
+  /** The previous owner's durable output position from its handoff reply: run() need not read it. */
+  private givenPosition: OutputPosition | null = null;
+  /** Where this runner's durable output ended when a handoff's flush succeeded (for the successor). */
+  private handedOffAt: OutputPosition | null = null;
+  /** run() was called: the runner, not prepare()'s caller, owns the consumer from then on. */
+  private running = false;
+  private positionMs = 0;
+  private restoreMs = 0;
   private readonly startedAt = performance.now();
   private readonly spill: PartitionSpill | null;
 
@@ -95,7 +113,8 @@ export class PartitionRunner {
     readonly p: number,
     private readonly deps: PartitionDeps,
     private readonly tuning: PartitionTuning,
-    readonly epoch: number,
+    /** The lease's epoch; 0 for a runner prepared before its lease (assignEpoch()). */
+    public epoch: number,
   ) {
     this.log = deps.log.child({ partition: p, epoch });
     this.snapshots = new SnapshotReader(deps.jsm);
@@ -106,16 +125,23 @@ export class PartitionRunner {
   }
 
   /**
-   * Recovers, then serves until stopped (resolves) or failed (rejects). Recovery
-   * overlaps its round trips: the output position, the snapshot's meta entry and the
-   * log's last command are read together; the command consumer is opened at the
-   * snapshot's lastInSeq + 1 (from the meta entry) while its chunks load and the
-   * engine restores. Should the engine come back elsewhere (an unreadable or newer
-   * snapshot), the consumer is reopened where the engine is.
+   * Recovery's first half, which needs no lease: the snapshot's meta entry and the log's
+   * last command read together, the command consumer opened at the snapshot's
+   * lastInSeq + 1 while its chunks load and the engine restores. `run()` calls it; a
+   * successor taking a partition from a live owner calls it first, while that owner
+   * still serves (partition-supervisor.ts, "prepared handoff"), so that only the output
+   * position and the commands logged since are left once the lease is its own. The
+   * consumer holds what arrives meanwhile (up to one pull batch) until `run()` applies it.
    */
-  async run(): Promise<void> {
-    const [position, info, lastLogged] = await Promise.all([
-      readOutputPosition(this.deps, this.p),
+  prepare(): Promise<void> {
+    this.preparing ??= this.prepareNow(true);
+    return this.preparing;
+  }
+
+  /** `withConsumer`: resolve once the consumer is open too (a prepared handoff); run() awaits it itself. */
+  private async prepareNow(withConsumer: boolean): Promise<void> {
+    const started = performance.now();
+    const [info, lastLogged] = await Promise.all([
       this.snapshots.info(this.p).catch((e: unknown) => {
         if (e instanceof SnapshotReadError) return e;
         throw e;
@@ -126,25 +152,107 @@ export class PartitionRunner {
     // are not reliable on nats-server < 2.10: with a filter and a start sequence both the
     // consumer's num_pending and the per-message pending can exceed what is delivered by
     // one or two, forever; see nats-io/nats-server#5367. Stream sequences are exact.)
-    this.caughtUpInSeq = lastLogged?.seq ?? 0;
-    const positionAt = performance.now();
-    const usable = info !== null && !(info instanceof SnapshotReadError) && info.seq <= position.lastSeq;
-    let opening = this.openConsumer(usable ? info.lastInSeq + 1 : 1);
+    this.caughtUpInSeq = Math.max(this.caughtUpInSeq, lastLogged?.seq ?? 0);
+    const usable = info !== null && !(info instanceof SnapshotReadError);
+    const startSeq = usable ? info.lastInSeq + 1 : 1;
+    this.opening = this.openConsumer(startSeq);
     try {
-      this.engine = await this.restore(info, position.lastSeq);
-      this.snapshotInSeq = this.engine.lastInSeq;
+      this.engine = await this.restore(info);
     } catch (e) {
-      void opening.then((m) => m.stop(), () => {});
+      this.dropConsumer();
       throw e;
     }
-    if (this.engine.lastInSeq + 1 !== (usable ? info.lastInSeq + 1 : 1)) {
-      void opening.then((m) => m.stop(), () => {});
-      opening = this.openConsumer(this.engine.lastInSeq + 1);
+    this.snapshotSeq = this.engine.lastSeq;
+    if (this.engine.lastInSeq + 1 !== startSeq) {
+      this.dropConsumer();
+      this.opening = this.openConsumer(this.engine.lastInSeq + 1);
     }
+    // Prepared means the consumer is open too: its creation, a scan of the shared log on
+    // nats-server 2.9, is what a successor most wants done before it asks for the partition.
+    if (withConsumer) {
+      try {
+        await this.opening;
+      } catch (e) {
+        this.dropConsumer();
+        throw e;
+      }
+    }
+    this.prepareMs = performance.now() - started;
+    // Stopped while preparing, before any run(): nothing will take the consumer.
+    if (this.stopRequested && !this.running) this.dropConsumer();
+  }
+
+  /**
+   * The previous owner handed off having applied commands up to `inSeq` (its reply to the
+   * release request): serve only once this runner has applied them too.
+   */
+  expectApplied(inSeq: number): void {
+    if (this.state === "recovering") this.caughtUpInSeq = Math.max(this.caughtUpInSeq, inSeq);
+  }
+
+  /**
+   * The previous owner's output position, from its handoff reply (after its flush): run()
+   * starts from it instead of reading the stream. Were it stale, the first output publish
+   * would be refused (expected last sequence) and the loop restart the ordinary way.
+   */
+  startFromPosition(position: OutputPosition): void {
+    if (!this.running) this.givenPosition = { lastSeq: position.lastSeq, streamSeq: position.streamSeq };
+  }
+
+  /** Where durable output ended when this runner handed off with every batch acknowledged; null otherwise. */
+  get handoffPosition(): OutputPosition | null {
+    return this.handedOffAt;
+  }
+
+  /** The lease's epoch, once acquired: it fences this runner's output (set before `run()`). */
+  assignEpoch(epoch: number): void {
+    if (this.publisher !== undefined) throw new Error(`partition ${this.p}: epoch assigned after the runner started`);
+    this.epoch = epoch;
+    this.log = this.deps.log.child({ partition: this.p, epoch });
+  }
+
+  /**
+   * Recovers (prepare(), if not done yet, with the output position read alongside), then
+   * serves until stopped (resolves) or failed (rejects). Should the snapshot be ahead of
+   * the durable output (it cannot be trusted), the engine starts empty and the consumer is
+   * reopened at the start of the log.
+   */
+  async run(): Promise<void> {
+    const runAt = performance.now();
+    this.preparedBeforeRun = this.preparing !== null;
+    this.running = true;
+    let position: OutputPosition;
+    const given = this.givenPosition;
+    const readPosition = async (): Promise<OutputPosition> => {
+      const r = given ?? (await readOutputPosition(this.deps, this.p));
+      this.positionMs = performance.now() - runAt;
+      return r;
+    };
+    try {
+      [, position] = await Promise.all([(this.preparing ??= this.prepareNow(false)), readPosition()]);
+    } catch (e) {
+      this.dropConsumer();
+      throw e;
+    }
+    if (this.snapshotSeq > position.lastSeq) {
+      // A snapshot is stored only after its output is durable; one that is ahead cannot be trusted.
+      this.log.error({ snapshotSeq: this.snapshotSeq, durableSeq: position.lastSeq }, "snapshot is ahead of durable output; replaying from the start");
+      this.dropConsumer();
+      this.engine = new PartitionEngine(this.engineOptions());
+      this.snapshotSeq = 0;
+      this.opening = this.openConsumer(1);
+    }
+    this.snapshotInSeq = this.engine.lastInSeq;
+    const opening = this.opening!;
     this.publisher = new OutputPublisher(this.p, this.deps, this.tuning, this.epoch, position, (e) => this.fail(e));
     // Where recovery time goes (bourse bench failover reads these): output position (with the
     // snapshot's meta entry and the log's end, read together), snapshot read, engine restore.
-    const timings = { positionMs: ms(positionAt - this.startedAt), snapshotReadMs: ms(this.snapshotReadMs), restoreMs: ms(performance.now() - positionAt - this.snapshotReadMs) };
+    // A prepared runner (handoff) did the snapshot part before its lease: `prepareMs`.
+    const timings = {
+      ...(given !== null ? { positionGiven: true } : {}),
+      positionMs: ms(this.positionMs), snapshotReadMs: ms(this.snapshotReadMs), restoreMs: ms(this.restoreMs),
+      ...(this.preparedBeforeRun ? { preparedMs: ms(this.prepareMs) } : {}),
+    };
     this.log.info({ lastInSeq: this.engine.lastInSeq, lastSeq: this.engine.lastSeq, durableSeq: position.lastSeq, ...timings }, "partition recovering");
     if (this.caughtUpInSeq <= this.engine.lastInSeq) this.markServing();
     try {
@@ -155,7 +263,6 @@ export class PartitionRunner {
       this.querySub = null;
       throw e;
     }
-    this.consumerMs = ms(performance.now() - positionAt);
     if (this.stopRequested) {
       this.messages.stop();
       return this.finish();
@@ -208,13 +315,41 @@ export class PartitionRunner {
     }
   }
 
-  /** An ordered consumer of the partition's commands from `startSeq`, consuming. */
-  private async openConsumer(startSeq: number): Promise<ConsumerMessages> {
+  /** An ordered consumer of the partition's commands from `startSeq`, consuming; its set-up time goes to the log lines. */
+  private openConsumer(startSeq: number): Promise<ConsumerMessages> {
+    const at = performance.now();
+    const opening = this.openConsumerNow(startSeq);
+    opening.then(() => (this.consumerMs = ms(performance.now() - at)), () => {});
+    return opening;
+  }
+
+  /** Closes the consumer that prepare() opened, if run() has not taken it. */
+  private dropConsumer(): void {
+    const opening = this.opening;
+    this.opening = null;
+    void opening?.then((m) => this.closeConsumer(m), () => {});
+  }
+
+  /**
+   * Stops a consumer and deletes it on the server: nats.js's ordered consumers are created
+   * with a 5-minute inactivity threshold and stopping one does not delete it, so every loop
+   * that stopped left its consumer behind for 5 minutes (many after a few failovers).
+   */
+  private closeConsumer(m: ConsumerMessages): void {
+    m.stop();
+    const c = this.consumers.get(m);
+    this.consumers.delete(m);
+    void c?.delete().catch(() => {});
+  }
+
+  private async openConsumerNow(startSeq: number): Promise<ConsumerMessages> {
     const consumer = await this.deps.js.consumers.get(STREAM_IN, {
       filter_subjects: subjects.inPartition(this.p),
       ...(startSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq } : { deliver_policy: DeliverPolicy.All }),
     });
-    return consumer.consume({ max_messages: 2_000 });
+    const messages = await consumer.consume({ max_messages: 2_000 });
+    this.consumers.set(messages, consumer);
+    return messages;
   }
 
   /**
@@ -222,17 +357,28 @@ export class PartitionRunner {
    * was applied since the last one, so a successor starts at once. (Skipping it for a few
    * commands was tried: on nats-server 2.9 a successor's replay of even a few commands
    * scans the whole stretch of the shared log since the snapshot, and bench failover's
-   * recoveries slowed from p50 ~300 to ~420 ms as such stretches accumulated.)
+   * recoveries slowed from p50 ~300 to ~420 ms as such stretches accumulated.) A successor
+   * that prepared before asking for the partition (`snapshot` false) has its consumer open
+   * already, holding those commands: no snapshot, the successor serves sooner.
+   * A runner prepared but never run just closes what it opened.
    */
-  async stop(handoff: boolean): Promise<void> {
+  async stop(handoff: boolean, snapshot = true): Promise<void> {
     if (this.state === "stopped" || this.state === "failed") return;
     this.state = "stopping";
     this.stopRequested = true;
+    if (!this.running) {
+      this.dropConsumer();
+      void this.spill?.discard();
+      this.state = "stopped";
+      return;
+    }
     this.querySub?.unsubscribe();
     this.querySub = null;
     this.messages?.stop();
     if (!handoff || !this.engine || !this.publisher || this.failure) return;
     await this.publisher.drain();
+    if (this.failure === null) this.handedOffAt = { lastSeq: this.publisher.position.lastSeq, streamSeq: this.publisher.position.streamSeq };
+    if (!snapshot) return;
     if (!this.awaitingGate) await this.snapshotting;
     if (this.commandsSinceSnapshot > 0) await this.snapshotNow(false);
   }
@@ -241,13 +387,18 @@ export class PartitionRunner {
     return this.engine?.lastInSeq ?? 0;
   }
 
-  private async restore(info: SnapshotInfo | SnapshotReadError | null, durableSeq: number): Promise<PartitionEngine> {
-    const opts = {
+  private engineOptions(): PartitionEngineOptions {
+    return {
       partition: this.p,
       ...this.tuning.engine,
       ...this.faultHook(),
       ...(this.tuning.testSwitches.noIdempotency === true ? { testNoIdempotency: true } : {}),
     };
+  }
+
+  /** The engine from the newest readable snapshot (an empty one without): the snapshot's read and decode timed. */
+  private async restore(info: SnapshotInfo | SnapshotReadError | null): Promise<PartitionEngine> {
+    const opts = this.engineOptions();
     let snap;
     const readStart = performance.now();
     try {
@@ -263,11 +414,7 @@ export class PartitionRunner {
       return new PartitionEngine(opts);
     }
     if (!snap) return new PartitionEngine(opts);
-    if (snap.info.seq > durableSeq) {
-      // A snapshot is stored only after its output is durable; one that is ahead cannot be trusted.
-      this.log.error({ snapshotSeq: snap.info.seq, durableSeq }, "snapshot is ahead of durable output; replaying from the start");
-      return new PartitionEngine(opts);
-    }
+    const decodeStart = performance.now();
     let engine: PartitionEngine;
     try {
       engine = await this.restoreInSlices(snap.bytes, opts);
@@ -278,6 +425,7 @@ export class PartitionRunner {
       this.log.error({ err: e }, "snapshot does not decode; replaying from the start");
       return new PartitionEngine(opts);
     }
+    this.restoreMs = performance.now() - decodeStart;
     // An idle partition may take no snapshot for a long time: its restored bytes go now.
     void this.spillCheckpoint(engine, snap.bytes);
     return engine;
@@ -471,6 +619,7 @@ export class PartitionRunner {
 
   private finish(): void {
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
+    for (const m of [...this.consumers.keys()]) this.closeConsumer(m);
     void this.spill?.discard();
     this.reportMetrics();
     this.publisher?.stop();

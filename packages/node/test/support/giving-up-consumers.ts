@@ -13,6 +13,7 @@ export function consumersThatGiveUp(js: JetStreamClient, afterMs: number, messag
           get: async (...args: Parameters<JetStreamClient["consumers"]["get"]>) => {
             const c = await target.consumers.get(...args);
             return {
+              delete: () => c.delete(),
               consume: async (o: object) => {
                 const real = await c.consume(o);
                 return {
