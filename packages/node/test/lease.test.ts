@@ -145,4 +145,35 @@ test("concurrent acquire by two ids: exactly one wins, the other gets LeaseLostE
   });
 });
 
+test("after a release, releasedBy() gives the revision from the watch and acquire() on it takes the lease without a read; a stale revision falls back to the read", async () => {
+  await withLeases(async ([kvA, kvB]) => {
+    const a = new PartitionLeases({ kv: kvA, id: "a" });
+    let reads = 0;
+    const countingB = new Proxy(kvB, { get: (t, prop, r) => (prop === "get" ? (k: string) => (reads++, kvB.get(k)) : Reflect.get(t, prop, r)) });
+    const b = new PartitionLeases({ kv: countingB, id: "b" });
+    try {
+      const ea = await a.acquire(4);
+      assert.is(await b.releasedBy(4, "a", 100), undefined, "still held by a: not released within the wait");
+      await a.release(4, ea);
+      const rev = await b.releasedBy(4, "a", 2_000);
+      assert.type(rev, "number");
+      assert.ok(rev! > ea, "the delete marker's revision");
+      reads = 0;
+      const eb = await b.acquire(4, rev);
+      assert.is(reads, 0, "no read: one compare-and-set on the known revision");
+      assert.ok(eb > rev!);
+      assert.ok(await b.isHeld(4, eb));
+      // A revision that is no longer the key's: the compare-and-set fails and acquire reads and retries.
+      await b.release(4, eb);
+      const ea2 = await a.acquire(4);
+      reads = 0;
+      const eb2 = await b.acquire(4, rev);
+      assert.ok(reads >= 1, "fell back to reading the key");
+      assert.ok(eb2 > ea2, "took it over on the revision it read");
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
+
 test.run();
