@@ -8,6 +8,9 @@
  * never compared with anything: clocks differ between machines, receipt times do not.
  *
  * - A deleted or purged key is a graceful leave: the member is gone at once.
+ * - A record with `leaving: true` (announceLeaving) says the member is handing its
+ *   partitions off before it leaves: it is no longer live (the table gives it nothing)
+ *   but still present (isLeaving), so successors ask it to release instead of taking over.
  * - The bucket's TTL (max_age) removes a crashed member's last heartbeat silently (the
  *   watch says nothing), so the deadline is what detects crashes.
  * - A node is always live to itself. It also hears its own heartbeats through the
@@ -63,6 +66,8 @@ export interface MemberRecord {
   /** Wall-clock ms when this incarnation started: informational, never compared. */
   startedAt: number;
   info: Record<string, unknown>;
+  /** Set by announceLeaving(): handing off, about to leave. */
+  leaving?: true;
 }
 
 export interface MembershipOptions {
@@ -180,11 +185,34 @@ export class Membership extends EventEmitter<MembershipEvents> {
     this.recompute();
   }
 
-  /** Sorted live member ids, self included. */
+  /** Sorted live member ids, self included (also once it announced leaving); members that announced leaving are not. */
   live(): string[] {
     const ids = [this.id];
-    for (const [id, h] of this.heard) if (!this.pastDeadline(h.at)) ids.push(id);
+    for (const [id, h] of this.heard) if (!this.pastDeadline(h.at) && h.record.leaving !== true) ids.push(id);
     return ids.sort(compareIds);
+  }
+
+  /** True for a member that announced leaving and is still heard from (it hands its partitions off). */
+  isLeaving(id: string): boolean {
+    if (id === this.id) return this.record.leaving === true;
+    const h = this.heard.get(id);
+    return h !== undefined && h.record.leaving === true && !this.pastDeadline(h.at);
+  }
+
+  /**
+   * Tell the others this node is about to leave: every heartbeat from now on says so, and
+   * the first goes out at once. They drop it from their live sets (and their tables) but
+   * keep hearing it, so its partitions' successors ask it to release them.
+   */
+  async announceLeaving(): Promise<void> {
+    if (this.state !== "running" || this.record.leaving === true) return;
+    this.record.leaving = true;
+    await this.putInFlight;
+    try {
+      await this.kv.put(this.id, JSON.stringify(this.record));
+    } catch (e) {
+      throw new MembershipError("kv_failed", `could not announce that ${this.id} is leaving`, { cause: e });
+    }
   }
 
   /** The last record heard from a live member (self included). */
@@ -411,7 +439,7 @@ function parseRecord(e: KvWatchEntry): MemberRecord | undefined {
   try {
     const r = e.json<Partial<MemberRecord>>();
     if (r.id !== e.key || typeof r.startedAt !== "number" || typeof r.info !== "object" || r.info === null) return undefined;
-    return { id: r.id, startedAt: r.startedAt, info: r.info };
+    return { id: r.id, startedAt: r.startedAt, info: r.info, ...(r.leaving === true ? { leaving: true as const } : {}) };
   } catch {
     return undefined;
   }

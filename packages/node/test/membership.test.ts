@@ -297,4 +297,31 @@ function spawnMember(url: string, id: string, info: Record<string, unknown> = LI
   return child;
 }
 
+test("a member that announces leaving drops out of the others' live sets at once but stays present (isLeaving) until it leaves", async () => {
+  await withEnv(2, async ({ kvs }) => {
+    const [a, b] = [member(kvs[0]!, "a"), member(kvs[1]!, "b")];
+    try {
+      await Promise.all([a.start(), b.start()]);
+      await whenLive(a, is(["a", "b"]));
+      assert.is(a.isLeaving("b"), false);
+      const t0 = performance.now();
+      await b.announceLeaving();
+      await whenLive(a, lacks("b"));
+      console.log(`  leaving seen after ${Math.round(performance.now() - t0)} ms`);
+      assert.ok(a.isLeaving("b"), "still heard from: it hands off");
+      assert.ok(b.isLeaving("b"));
+      assert.equal(b.live(), ["a", "b"], "its own view keeps itself");
+      // Its heartbeats keep saying so: still leaving a few timeouts later, never live again.
+      await new Promise((r) => setTimeout(r, 2 * TIMEOUT_MS));
+      assert.ok(a.isLeaving("b"));
+      assert.equal(a.live(), ["a"]);
+      await b.leave();
+      await new Promise((r) => setTimeout(r, 50));
+      assert.is(a.isLeaving("b"), false, "gone once it left");
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
+
 test.run();
