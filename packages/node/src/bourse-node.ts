@@ -15,6 +15,8 @@ import { SnapshotGate } from "./partition/snapshot-gate.js";
 import { JsAckPublisher } from "./partition/ack-publisher.js";
 import { PartitionSupervisor } from "./partition-supervisor.js";
 import { subjects } from "./protocol.js";
+import { PreparingPartitions, answerReleases, requestRelease, type ReleaseReply } from "./handoff-request.js";
+import type { Subscription } from "@nats-io/transport-node";
 import { provision, type ClusterHandles } from "./provision.js";
 import { checkConnectedServer } from "./server-version.js";
 
@@ -37,6 +39,41 @@ const FENCED_RETRY_MS = 200;
  * that way when NATS elections outlasted the five quick restarts.
  */
 const GAVE_UP_RETRY_MS = 30_000;
+/**
+ * How long a partition moving off this node (SIGTERM, or a table that gives it to another
+ * node) keeps being served while its successor prepares, at most: the successor's release
+ * request ends the wait (handoff-request.ts). Without a request by then (no other node, a
+ * successor of an older version, or one that died) it is handed off the ordinary way.
+ */
+const HANDOFF_PREPARE_MS_MAX = 3_000;
+/** A successor waits this long for its release request's answer (the previous owner's flush and release). */
+const RELEASE_REQUEST_MS_TIMEOUT = 3_000;
+/** A release request that comes before this node's own table moved the partition waits this long for it. */
+const RELEASE_TABLE_MS_WAIT = 1_000;
+/**
+ * Partitions moving off this node switch together: a release request is answered once
+ * every departing partition's successor has asked, or this long after it came. Each
+ * successor asks only when its node has prepared all it takes (handoff-request.ts,
+ * PreparingPartitions), so by then no consumer is being created anywhere: on
+ * nats-server 2.9 a consumer creation holds up other partitions' acknowledgements, and
+ * a partition switching during another node's creations waited ~100 ms for its flush
+ * (bench failover, 2026-11-27).
+ */
+const RELEASE_TOGETHER_MS_WAIT = 500;
+
+/** A partition moving off this node: served until its successor asks or the wait ends, then handed off. */
+interface Departure {
+  supervisor: PartitionSupervisor;
+  /** Hands off now (idempotent); resolves with the last command applied. */
+  go(snapshot: boolean): Promise<number>;
+  /** Where durable output ended, once handed off with every batch acknowledged. */
+  position(): { lastSeq: number; streamSeq: number } | null;
+  /** Keeps the partition here, if the hand-off has not begun; true when it was kept. */
+  cancel(): boolean;
+  /** Its successor asked for it (release()). */
+  requested: boolean;
+  done: Promise<number>;
+}
 
 /**
  * A Bourse cluster node (DESIGN.md, Cluster). Joins the membership, agrees on the
@@ -47,6 +84,11 @@ const GAVE_UP_RETRY_MS = 30_000;
  */
 export class BourseNode {
   private readonly supervisors = new Map<number, PartitionSupervisor>();
+  /** Partitions moving off this node, still served until their successors ask (Departure). */
+  private readonly departing = new Map<number, Departure>();
+  private releases: Subscription | null = null;
+  /** Partitions of this node preparing a handoff (handoff-request.ts). */
+  private readonly preparing = new PreparingPartitions();
   private table: AssignmentTable | undefined;
   private shuttingDown = false;
   private joined = false;
@@ -97,6 +139,7 @@ export class BourseNode {
     const agreement = new AssignmentAgreement({ kv: handles.kvLeases, id: cfg.id, partitions: cfg.partitions, logger: log });
     const leases = new PartitionLeases({ kv: handles.kvLeases, id: cfg.id, logger: log });
     const node = new BourseNode(cfg, log, metrics, nc, monitor, handles, membership, agreement, leases, null, spill);
+    node.releases = answerReleases(nc, cfg.id, (p) => node.release(p));
     node.http = await startHttpServer({ port: cfg.httpPort, metrics, health: () => node.health() });
     await node.join();
     log.info({ partitions: cfg.partitions, httpPort: node.http.port, servers: cfg.servers }, "node started");
@@ -117,19 +160,35 @@ export class BourseNode {
       provisioned: true,
       joined: this.joined,
       shuttingDown: this.shuttingDown,
-      partitions: [...this.supervisors.values()].map((s) => s.health()),
+      partitions: [...this.supervisors.values(), ...[...this.departing.values()].map((d) => d.supervisor)].map((s) => s.health()),
     };
   }
 
-  /** Graceful shutdown: flush, snapshot and release every partition, then leave, so successors start at once. */
+  /**
+   * Graceful shutdown. The node announces it is leaving, so the others give its partitions
+   * to successors, and serves each partition until its successor, prepared, asks for it
+   * (or HANDOFF_PREPARE_MS_MAX passes); then flushes and releases it. Then it leaves.
+   */
   async shutdown(): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
     this.log.info({ partitions: this.owned() }, "shutting down: handing partitions off");
     const started = performance.now();
-    await Promise.all([...this.supervisors.values()].map((s) => s.stop(true)));
+    let waitMs = 0;
+    if (this.supervisors.size > 0) {
+      try {
+        await this.membership.announceLeaving();
+        // Alone, nobody will ask: hand off (snapshot, release) at once.
+        waitMs = this.membership.live().length > 1 ? HANDOFF_PREPARE_MS_MAX : 0;
+      } catch (e) {
+        this.log.warn({ err: e }, "could not announce leaving; handing partitions off without waiting for successors");
+      }
+    }
+    for (const [p, s] of this.supervisors) this.depart(p, s, waitMs);
     this.supervisors.clear();
+    await Promise.all([...this.departing.values()].map((d) => d.done));
     await this.membership.leave().catch((e: unknown) => this.log.warn({ err: e }, "leave failed"));
+    this.releases?.unsubscribe();
     await this.agreement.stop();
     await this.leases.stop();
     await this.http?.close();
@@ -137,6 +196,68 @@ export class BourseNode {
     await this.nc.drain().catch(() => {});
     this.spill?.close();
     this.log.info({ ms: Math.round(performance.now() - started) }, "node stopped");
+  }
+
+  /**
+   * Partition p moves off this node: keep serving it until its successor asks (release())
+   * or `waitMs` passes, then flush, snapshot unless the successor prepared, and release.
+   */
+  private depart(p: number, s: PartitionSupervisor, waitMs: number): Departure {
+    let begun: Promise<number> | null = null;
+    let kept = false;
+    let settle!: (n: number) => void;
+    const done = new Promise<number>((r) => (settle = r));
+    const d: Departure = {
+      supervisor: s,
+      done,
+      requested: false,
+      position: () => s.handoffPosition,
+      go: (snapshot) => {
+        begun ??= (async () => {
+          clearTimeout(timer);
+          await s.stop(true, snapshot);
+          if (this.departing.get(p) === d) this.departing.delete(p);
+          const lastInSeq = s.lastInSeq;
+          settle(lastInSeq);
+          return lastInSeq;
+        })();
+        return begun;
+      },
+      cancel: () => {
+        if (begun !== null || s.ended) return false;
+        kept = true;
+        clearTimeout(timer);
+        this.departing.delete(p);
+        settle(s.lastInSeq);
+        return true;
+      },
+    };
+    const timer = setTimeout(() => void d.go(true), waitMs);
+    this.departing.set(p, d);
+    // A loop that ends by itself meanwhile (fenced: the successor took over) has nothing left to hand off.
+    void s.done.then(() => {
+      if (!kept) void d.go(true);
+    });
+    return d;
+  }
+
+  /** A successor's release request for p (handoff-request.ts). */
+  private async release(p: number): Promise<ReleaseReply> {
+    if (!this.departing.has(p) && this.supervisors.has(p)) {
+      // The successor may have seen the new table first: give ours a moment to catch up.
+      const end = performance.now() + RELEASE_TABLE_MS_WAIT;
+      while (!this.departing.has(p) && this.supervisors.has(p) && performance.now() < end) await new Promise((r) => setTimeout(r, 10));
+      if (!this.departing.has(p) && this.supervisors.has(p)) return { released: false, reason: `partition ${p} is still assigned to ${this.cfg.id}` };
+    }
+    const d = this.departing.get(p);
+    if (d === undefined) return { released: true };
+    d.requested = true;
+    const end = performance.now() + RELEASE_TOGETHER_MS_WAIT;
+    while (performance.now() < end && [...this.departing.values()].some((x) => !x.requested)) await new Promise((r) => setTimeout(r, 5));
+    const lastInSeq = await d.go(false);
+    const output = d.position();
+    this.log.info({ partition: p, lastInSeq, ...(output !== null ? { output } : {}) }, "partition released to its prepared successor");
+    return { released: true, lastInSeq, ...(output !== null ? { output } : {}) };
   }
 
   private async join(): Promise<void> {
@@ -161,10 +282,17 @@ export class BourseNode {
     for (const [p, s] of this.supervisors) {
       if (mine.has(p)) continue;
       this.supervisors.delete(p);
-      void s.stop(true);
+      this.depart(p, s, HANDOFF_PREPARE_MS_MAX);
     }
     for (const p of mine) {
       if (this.supervisors.has(p)) continue;
+      const d = this.departing.get(p);
+      if (d !== undefined) {
+        // Back before it left: keep it, or take it again once its hand-off is over.
+        if (d.cancel()) this.supervisors.set(p, d.supervisor);
+        else void d.done.then(() => this.resume(p));
+        continue;
+      }
       const before = prev?.owners[p];
       if (before !== undefined && before !== this.cfg.id && !t.members.includes(before)) this.metrics.failovers.inc();
       this.supervisors.set(p, this.supervise(p));
@@ -176,8 +304,10 @@ export class BourseNode {
   private supervise(p: number): PartitionSupervisor {
     const s = new PartitionSupervisor(
       p, this.deps(), this.tuning(), this.leases, this.cfg, this.metrics, this.log, (m, x) => this.alert(m, x),
-      // A member the agreed table left out was found dead by whoever wrote it: no handoff will come.
-      (member) => this.membership.live().includes(member) && (this.table?.members.includes(member) ?? true),
+      // A member the agreed table left out was found dead by whoever wrote it: no handoff will
+      // come — unless it announced leaving, and hands off.
+      (member) => this.membership.isLeaving(member) || (this.membership.live().includes(member) && (this.table?.members.includes(member) ?? true)),
+      { ask: (holder, p) => requestRelease(this.nc, holder, p, RELEASE_REQUEST_MS_TIMEOUT), preparing: this.preparing },
     );
     void s.done.then(() => {
       if (this.supervisors.get(p) !== s || this.shuttingDown) return;

@@ -5,6 +5,7 @@ import { isLeaseLost, type PartitionLeases } from "./lease.js";
 import type { Logger } from "./logger.js";
 import type { NodeMetrics } from "./metrics.js";
 import type { PartitionHealth } from "./http-server.js";
+import type { PreparingPartitions, ReleaseReply } from "./handoff-request.js";
 
 export interface SupervisorLimits {
   partitionRestartsMax: number;
@@ -15,6 +16,25 @@ export interface SupervisorLimits {
 /** How long a new owner waits for a live previous owner to hand the partition off. */
 const HANDOFF_MS_WAIT = 3_000;
 const HANDOFF_MS_POLL = 20;
+
+/** How a successor takes a partition from a live previous owner (handoff-request.ts). */
+export interface HandoffHooks {
+  /** Asks the previous owner to release the partition; null: no answer. */
+  ask: (holder: string, p: number) => Promise<ReleaseReply | null>;
+  /** The node's partitions preparing: a prepared one asks once none is. */
+  preparing: PreparingPartitions;
+}
+/** A runner recovered up to its consumer before the lease, and what the previous owner answered. */
+interface Prepared {
+  runner: PartitionRunner;
+  /** The lease's revision once released, from this node's lease watch (acquire without a read). */
+  leaseRevision: number | undefined;
+  /** The previous owner answered that it let go (or held nothing). */
+  released: boolean;
+}
+
+/** The longest a prepared partition waits for the node's other preparations before it asks. */
+const PREPARED_MS_WAIT = 2_000;
 
 /**
  * Supervision level 2 for one partition this node owns: takes the lease (its
@@ -47,6 +67,8 @@ export class PartitionSupervisor {
     private readonly alert: (message: string, extra: Record<string, unknown>) => void,
     /** Is this member alive? A live previous owner is handing off: wait for its release. */
     private readonly isLive: (member: string) => boolean = () => false,
+    /** Without it, a successor waits for the previous owner's own release (no prepared handoff). */
+    private readonly handoff: HandoffHooks | null = null,
   ) {
     this.done = this.loop();
   }
@@ -56,40 +78,129 @@ export class PartitionSupervisor {
     return serving ? { partition: this.p, serving } : { partition: this.p, serving, detail: this.detail };
   }
 
-  /** Stops the loop; with handoff, output is flushed, a snapshot stored and the lease released. */
-  async stop(handoff: boolean): Promise<void> {
+  /** The loop has ended or is ending (stopped, fenced, gave up): it will not serve again. */
+  get ended(): boolean {
+    return this.stopped;
+  }
+
+  /** The last command the partition's loop applied (0 before it restored anything). */
+  get lastInSeq(): number {
+    return this.runner?.lastInSeq ?? 0;
+  }
+
+  /** Where the loop's durable output ended, if it handed off with every batch acknowledged. */
+  get handoffPosition(): { lastSeq: number; streamSeq: number } | null {
+    return this.runner?.handoffPosition ?? null;
+  }
+
+  /**
+   * Stops the loop; with handoff, output is flushed, a snapshot stored (unless `snapshot` is
+   * false: a prepared successor asked) and the lease released.
+   */
+  async stop(handoff: boolean, snapshot = true): Promise<void> {
     this.stopped = true;
     this.unwatch?.();
-    await this.runner?.stop(handoff).catch((e: unknown) => this.log.warn({ err: e, partition: this.p }, "handoff incomplete"));
+    await this.runner?.stop(handoff, snapshot).catch((e: unknown) => this.log.warn({ err: e, partition: this.p }, "handoff incomplete"));
     await this.done;
     if (handoff && this.epoch > 0) await this.leases.release(this.p, this.epoch).catch(() => false);
   }
 
   private async loop(): Promise<void> {
+    let prepared: Prepared | null = null;
+    let first = true;
     while (!this.stopped) {
       this.runner = null;
       try {
-        this.detail = "waiting for the previous owner's handoff";
+        if (first) {
+          first = false;
+          prepared = await this.prepareHandoff();
+        }
         const waitStart = performance.now();
-        await this.awaitHandoff();
+        const knownRevision = prepared?.leaseRevision;
+        this.detail = "waiting for the previous owner's handoff";
+        // Released on request: the previous owner holds no loop for the partition any more
+        // (also when it answered for a lease an earlier incarnation of its id left behind).
+        if (prepared?.released !== true) await this.awaitHandoff();
         this.detail = "acquiring lease";
         const acquireStart = performance.now();
-        this.epoch = await this.leases.acquire(this.p);
+        this.epoch = await this.leases.acquire(this.p, knownRevision);
         this.unwatch = await this.leases.watch(this.p, (loss) => this.onLeaseLost(loss.owner));
-        if (this.stopped) return;
+        if (this.stopped) {
+          void prepared?.runner.stop(false);
+          return;
+        }
         const waitMs = Math.round(acquireStart - waitStart);
         this.log.info({ partition: this.p, epoch: this.epoch, waitMs, acquireMs: Math.round(performance.now() - acquireStart) }, "lease acquired");
         this.detail = "recovering";
-        this.runner = new PartitionRunner(this.p, this.deps, this.tuning, this.epoch);
+        this.runner = prepared?.runner ?? new PartitionRunner(this.p, this.deps, this.tuning, 0);
+        prepared = null;
+        this.runner.assignEpoch(this.epoch);
         await this.runner.run();
         return;
       } catch (e) {
         this.unwatch?.();
+        void prepared?.runner.stop(false);
+        prepared = null;
         if (this.stopped) return;
         if (e instanceof FencedError || isLeaseLost(e)) return this.fenced(e);
         if (await this.failed(e)) return;
       }
     }
+  }
+
+  /**
+   * Make before break (handoff-request.ts): when a live node holds the lease, recover as
+   * far as the lease allows while it still serves — snapshot, engine, consumer — then ask
+   * it to let go. Its reply says how far it got, so the runner serves only once it has
+   * applied as much. Null when there is nobody to ask or preparing failed: the ordinary
+   * recovery after the lease then does it all.
+   */
+  private async prepareHandoff(): Promise<Prepared | null> {
+    const h = this.handoff;
+    if (h === null) return null;
+    const holder = await this.leases.holder(this.p);
+    if (holder === undefined || holder === this.leases.id || !this.isLive(holder)) return null;
+    this.detail = "preparing while the previous owner serves";
+    const started = performance.now();
+    const r = new PartitionRunner(this.p, this.deps, this.tuning, 0);
+    this.runner = r;
+    const prepared = h.preparing.begin();
+    try {
+      await r.prepare();
+    } catch (e) {
+      this.log.warn({ err: e, partition: this.p, holder }, "handoff preparation failed; recovering after the release instead");
+      this.runner = null;
+      void r.stop(false);
+      return null;
+    } finally {
+      prepared();
+    }
+    const preparedAt = performance.now();
+    await h.preparing.idle(PREPARED_MS_WAIT);
+    if (this.stopped) return null; // stop() stopped r
+    const asked = performance.now();
+    this.detail = "asking the previous owner to release";
+    // "Not yet" (its table does not move p yet) is asked again until the handoff wait is over.
+    let reply = await h.ask(holder, this.p);
+    while (reply?.released === false && !this.stopped && performance.now() - asked < HANDOFF_MS_WAIT) {
+      await new Promise((r) => setTimeout(r, HANDOFF_MS_POLL));
+      reply = await h.ask(holder, this.p);
+    }
+    let leaseRevision: number | undefined;
+    if (reply?.released === true) {
+      if (reply.lastInSeq !== undefined) r.expectApplied(reply.lastInSeq);
+      if (reply.output !== undefined) r.startFromPosition(reply.output);
+      // The release is on its way through this node's lease watch: take the lease on its revision, no read.
+      leaseRevision = await this.leases.releasedBy(this.p, holder, HANDOFF_MS_POLL * 10);
+    }
+    this.log.info(
+      {
+        partition: this.p, holder, prepareMs: Math.round(preparedAt - started), othersMs: Math.round(asked - preparedAt), releaseMs: Math.round(performance.now() - asked),
+        released: reply?.released ?? null, ...(reply?.released === false ? { reason: reply.reason } : {}),
+      },
+      "handoff prepared",
+    );
+    return { runner: r, leaseRevision, released: reply?.released === true };
   }
 
   /**

@@ -41,6 +41,8 @@ export const subjects = {
   alert: "bourse.alert",
   /** Each node answers requests here; "no responders" means its connection is gone (liveness.ts). */
   alive: (node: string) => `bourse.node.${node}.alive`,
+  /** A partition's successor asks its live previous owner to let go, once prepared (handoff-request.ts). */
+  release: (node: string) => `bourse.node.${node}.release`,
   dlq: (p: number) => `bourse.dlq.${p}`,
   dlqAll: "bourse.dlq.>",
 } as const;

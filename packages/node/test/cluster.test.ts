@@ -206,9 +206,37 @@ test("SIGTERM hands partitions to a successor within one second", async () => {
   console.log(`    handoff: ${handoffMs} ms from SIGTERM until every moved partition served again`);
   assert.ok(handoffMs < 1_000, `handoff took ${handoffMs} ms`);
   assert.is(await victim.waitExit(), 0);
+  // Make before break: each successor prepared, asked, and the victim released to it.
+  const released = victim.lines.filter((l) => l.msg === "partition released to its prepared successor" && Number(l["time"]) >= t0).map((l) => l.partition as number);
+  const prepared = others.flatMap((n, i) => n.lines.slice(mark[i]).filter((l) => l.msg === "handoff prepared" && l["released"] === true).map((l) => l.partition as number));
+  assert.equal([...released].sort((a, b) => a - b), [...owning].sort((a, b) => a - b), "every moved partition released on request");
+  assert.equal([...prepared].sort((a, b) => a - b), [...owning].sort((a, b) => a - b), "every successor prepared first");
   nodes.delete("n2");
   gone.push(victim);
   await startNode("n4");
+  await settleAndCheck();
+});
+
+test("SIGTERM of a node mid-load: the prepared handoff loses no acknowledged command and applies none twice", async () => {
+  const victim = nodes.get("n1")!;
+  const owning = await ownedBy("n1");
+  assert.ok(owning.length > 0, "the victim owns partitions");
+  const items = workload(5, MARKETS, 3_000, "term").slice(MARKETS.length);
+  let signalled = false;
+  await pub.sendAll(items, (n) => {
+    if (!signalled && n >= 1_000) {
+      signalled = true;
+      victim.kill("SIGTERM");
+    }
+  });
+  assert.ok(signalled);
+  assert.is(await victim.waitExit(), 0);
+  nodes.delete("n1");
+  gone.push(victim);
+  assert.ok(victim.lines.some((l) => l.msg === "partition released to its prepared successor"), "handed off on request, under load");
+  const report = await settleAndCheck();
+  console.log(`    ${report.commands} commands, ${report.events} events, ${report.trades} trades verified against the model`);
+  await startNode("n5");
   await settleAndCheck();
 });
 
