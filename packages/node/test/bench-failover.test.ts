@@ -19,7 +19,7 @@ test("bench failover --json: one trial of each kind, every moved partition serve
   const lines = r.stdout.trim().split("\n");
   assert.is(lines.length, 1, `exactly one JSON line on stdout:\n${r.stdout}`);
   const j = JSON.parse(lines[0]!) as Record<string, any>;
-  for (const k of ["recovery_ms_p50", "recovery_ms_p99", "recovery_ms_max", "handoff_ms_p50", "handoff_ms_p99", "handoff_ms_max"]) {
+  for (const k of ["recovery_ms_p50", "recovery_ms_p99", "recovery_ms_max", "handoff_ms_p50", "handoff_ms_p99", "handoff_ms_max", "handoff_new_owner_ms_p50", "handoff_new_owner_ms_p99"]) {
     assert.type(j[k], "number", k);
     assert.ok(j[k] > 0, `${k} = ${j[k]}`);
   }
@@ -39,7 +39,9 @@ test("bench failover --json: one trial of each kind, every moved partition serve
     const f = j[kind];
     assert.is(f.unrecovered, 0, kind);
     assert.is(f.served_ms.n, f.partitions_moved_per_trial[0], `${kind}: a time for every moved partition`);
-    for (const s of ["served_ms", "query_ms", "command_ms", "node_serving_ms"]) assert.equal(Object.keys(f[s]).sort(), [...summaryKeys].sort(), `${kind}.${s}`);
+    assert.is(f.wait_ms.n, f.partitions_moved_per_trial[0], `${kind}: a wait for every moved partition`);
+    assert.ok(f.wait_ms.max <= f.served_ms.max + 1, `${kind}: no probe waited longer than the move took`);
+    for (const s of ["served_ms", "wait_ms", "query_ms", "command_ms", "node_serving_ms"]) assert.equal(Object.keys(f[s]).sort(), [...summaryKeys].sort(), `${kind}.${s}`);
     for (const phase of ["detection", "agreement", "lease", "lease_wait", "snapshot", "replay", "client"]) {
       assert.ok(f.breakdown_ms[phase].n > 0, `${kind}: breakdown ${phase} derived from the node logs`);
     }

@@ -29,7 +29,7 @@ export function renderReport(s: SimSummary, o: SimOutcome): string {
     lines.push(`    +${t.padStart(5)} s  ${f.fault.fault.padEnd(7)} ${f.target.padEnd(11)} down ${String(f.fault.downMs).padStart(5)} ms  partitions [${f.partitions.join(",")}]${err}`);
   }
   lines.push(`  failovers ${s.failovers}: recovery p50 ${s.recovery_ms_p50} ms, p99 ${s.recovery_ms_p99} ms, max ${s.recovery_ms_max} ms`);
-  lines.push(`  handoffs ${s.handoffs} (p99 ${s.handoff_ms_p99} ms); resumed in place after a pause: ${s.resumed_in_place}`);
+  lines.push(`  handoffs ${s.handoffs} (successor serving p99 ${s.handoff_ms_p99} ms after the stop; the old owner serves until then); resumed in place after a pause: ${s.resumed_in_place}`);
   lines.push(`  availability measured ${pct(s.availability_measured)} (${o.probes} probes); predicted by the fault model ${pct(s.availability_predicted)}; node up-time predicted ${pct(s.node_up_predicted)}`);
   lines.push("");
   lines.push("Checks");

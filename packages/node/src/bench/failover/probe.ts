@@ -15,9 +15,12 @@
  *            no-responders reply), on the 2-core machine it measures.
  *
  * Both must come from the new owner. After kill -9 nothing else can answer. After
- * SIGTERM the old owner may still apply a probe published right after the signal,
- * before it stops consuming: the report's batch names its writer (Bourse-Node), and
- * a probe the old owner wrote is replaced by a new one until the new owner writes it.
+ * SIGTERM the old owner goes on serving until its successor has prepared and asks for
+ * the partition (make before break, handoff-request.ts): the report's batch names its
+ * writer (Bourse-Node), and a probe the old owner wrote is followed by a new one at
+ * once, until the new owner writes one. Each probe's wait (publish → served) is kept:
+ * the longest, `waitMs`, is how long a command sent during the move waited — the time
+ * the partition did not serve. After kill -9 it is the first probe's, from the signal.
  */
 import { setMaxListeners } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -37,6 +40,8 @@ export interface ProbeResult {
   commandMs: number | null;
   /** The later of the two: the partition serves queries and commands again. */
   servedMs: number | null;
+  /** The longest any probe waited from its publish until served (its report, and for the new owner's probe also the query). */
+  waitMs: number | null;
   /** Probes published (more than 1 when the old owner applied the first ones). */
   probes: number;
   /** The node whose durable output carried the probe that counted. */
@@ -113,9 +118,13 @@ export class Prober {
   }
 
   private async probeOne(trial: number, p: number, market: string, oldOwner: string, t0: number, signal: AbortSignal): Promise<ProbeResult> {
-    const result: ProbeResult = { partition: p, market, queryMs: null, commandMs: null, servedMs: null, probes: 0, writer: undefined };
+    const result: ProbeResult = { partition: p, market, queryMs: null, commandMs: null, servedMs: null, waitMs: null, probes: 0, writer: undefined };
+    const waited = (ms: number): void => {
+      result.waitMs = Math.max(result.waitMs ?? 0, ms);
+    };
     while (!signal.aborted) {
       const cmdId = `fo-probe-${trial}-${p}-${++result.probes}`;
+      const publishedAt = performance.now();
       const reported = new Promise<Reported | null>((resolve) => {
         this.waiting.set(cmdId, resolve);
         signal.addEventListener("abort", () => resolve(null), { once: true });
@@ -134,16 +143,20 @@ export class Prober {
       }
       const writer = await this.writerOf(report.streamSeq);
       if (writer === oldOwner) {
-        // The old owner applied this probe before it stopped consuming: it says nothing about the new one.
+        // The old owner applied this probe, still serving: it says nothing about the new one.
         stopQuery.abort();
         await queried;
+        waited(report.at - publishedAt);
         continue;
       }
       const q = await queried;
       result.writer = writer;
       result.commandMs = report.at - t0;
       result.queryMs = q === null ? null : q - t0;
-      if (result.queryMs !== null) result.servedMs = Math.max(result.queryMs, result.commandMs);
+      if (result.queryMs !== null) {
+        result.servedMs = Math.max(result.queryMs, result.commandMs);
+        waited(t0 + result.servedMs - publishedAt);
+      }
       break;
     }
     return result;

@@ -12,6 +12,8 @@ export interface KindFigures {
   partitions_moved_per_trial: number[];
   /** Signal → the partition answers a query and executes a command (the later of the two). */
   served_ms: Summary;
+  /** The longest a probe waited (publish → served), per moved partition: how long it did not serve. */
+  wait_ms: Summary;
   query_ms: Summary;
   command_ms: Summary;
   /** Signal → the new owner's "partition serving" line. */
@@ -57,6 +59,7 @@ export function kindFigures(trials: readonly TrialResult[]): KindFigures {
     trials: trials.length,
     partitions_moved_per_trial: trials.map((t) => t.moved.length),
     served_ms: summarize(known(moved.map((m) => m.servedMs))),
+    wait_ms: summarize(known(moved.map((m) => (m.servedMs === null ? null : m.waitMs)))),
     query_ms: summarize(known(moved.map((m) => m.queryMs))),
     command_ms: summarize(known(moved.map((m) => m.commandMs))),
     node_serving_ms: summarize(known(b.map((x) => x.nodeServingMs))),
@@ -112,9 +115,13 @@ export interface FailoverJson {
   recovery_ms_p50: number | null;
   recovery_ms_p99: number | null;
   recovery_ms_max: number | null;
+  /** SIGTERM: the longest a command sent during the move waited (the partition not serving), p50/p99/max over moved partitions. */
   handoff_ms_p50: number | null;
   handoff_ms_p99: number | null;
   handoff_ms_max: number | null;
+  /** SIGTERM: from the signal until the new owner served (the move's whole length; the old owner serves meanwhile). */
+  handoff_new_owner_ms_p50: number | null;
+  handoff_new_owner_ms_p99: number | null;
   trials: number;
   handoff_trials: number;
   partitions_moved_per_trial: number[];
@@ -142,9 +149,11 @@ export function toJson(facts: RunFacts, trials: readonly TrialResult[]): Failove
     recovery_ms_p50: failover.served_ms.p50,
     recovery_ms_p99: failover.served_ms.p99,
     recovery_ms_max: failover.served_ms.max,
-    handoff_ms_p50: handoff.served_ms.p50,
-    handoff_ms_p99: handoff.served_ms.p99,
-    handoff_ms_max: handoff.served_ms.max,
+    handoff_ms_p50: handoff.wait_ms.p50,
+    handoff_ms_p99: handoff.wait_ms.p99,
+    handoff_ms_max: handoff.wait_ms.max,
+    handoff_new_owner_ms_p50: handoff.served_ms.p50,
+    handoff_new_owner_ms_p99: handoff.served_ms.p99,
     trials: failover.trials,
     handoff_trials: handoff.trials,
     partitions_moved_per_trial: failover.partitions_moved_per_trial,

@@ -68,8 +68,10 @@ function describe(t: TrialResult, i: number, n: number): string {
   const served = t.moved.map((m) => m.servedMs).filter((v): v is number => v !== null);
   const max = served.length > 0 ? Math.round(Math.max(...served)) : NaN;
   const median = served.length > 0 ? Math.round([...served].sort((a, b) => a - b)[Math.floor((served.length - 1) / 2)]!) : NaN;
+  const waits = t.moved.map((m) => m.waitMs).filter((v): v is number => v !== null);
+  const waitMax = waits.length > 0 ? Math.round(Math.max(...waits)) : NaN;
   const detection = t.moved.map((m) => m.breakdown.detectionMs).filter((v): v is number => v !== null);
   const what = t.kind === "failover" ? "kill -9" : "SIGTERM";
   const extra = t.unrecovered.length > 0 ? `; UNRECOVERED ${t.unrecovered.join(",")}` : "";
-  return `${t.kind} ${i + 1}/${n}: ${what} ${t.victim}, ${t.moved.length} partitions moved; served p50 ${median} ms, max ${max} ms; detection ≤ ${detection.length ? Math.max(...detection) : "-"} ms; CAS lost ${t.casLost}${t.victimStopMs !== null ? `; node stop ${t.victimStopMs} ms` : ""}; rebalanced in ${t.rebalanceMs} ms${extra}`;
+  return `${t.kind} ${i + 1}/${n}: ${what} ${t.victim}, ${t.moved.length} partitions moved; new owner served p50 ${median} ms, max ${max} ms; longest wait of a command ${waitMax} ms; detection ≤ ${detection.length ? Math.max(...detection) : "-"} ms; CAS lost ${t.casLost}${t.victimStopMs !== null ? `; node stop ${t.victimStopMs} ms` : ""}; rebalanced in ${t.rebalanceMs} ms${extra}`;
 }
