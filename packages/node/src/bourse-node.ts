@@ -44,8 +44,11 @@ const GAVE_UP_RETRY_MS = 30_000;
  * node) keeps being served while its successor prepares, at most: the successor's release
  * request ends the wait (handoff-request.ts). Without a request by then (no other node, a
  * successor of an older version, or one that died) it is handed off the ordinary way.
+ * Shorter than a successor's own wait for a live owner's release (3 s, HANDOFF_MS_WAIT in
+ * partition-supervisor.ts), so that a successor that only waits (an older version) finds
+ * the partition released rather than taking it over.
  */
-const HANDOFF_PREPARE_MS_MAX = 3_000;
+const HANDOFF_PREPARE_MS_MAX = 2_500;
 /** A successor waits this long for its release request's answer (the previous owner's flush and release). */
 const RELEASE_REQUEST_MS_TIMEOUT = 3_000;
 /** A release request that comes before this node's own table moved the partition waits this long for it. */

@@ -13,6 +13,7 @@ import type { ClusterHandles } from "../src/provision.js";
 import { provisionForTest } from "./support/provisioned.js";
 import { consumersThatGiveUp } from "./support/giving-up-consumers.js";
 import { startNatsServer, type NatsServerHandle } from "../src/local/nats-server.js";
+import { PreparingPartitions, type ReleaseReply } from "../src/handoff-request.js";
 
 const P = 4;
 const tuning: PartitionTuning = {
@@ -77,6 +78,35 @@ test("loops that fail before serving are consecutive failures: after partitionRe
   assert.is(alerts.length, 1);
   assert.match(alerts[0]!, /gave up after 2 failures/);
   assert.is(await leases.holder(2), undefined, "lease released");
+});
+
+test("a live holder is asked only once the successor has prepared; 'not yet' is asked again; after the release the lease is taken and the partition served", async () => {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const old = new PartitionLeases({ kv: handles.kvLeases, id: "old-owner" });
+  const mine = new PartitionLeases({ kv: handles.kvLeases, id: "successor" });
+  const oldEpoch = await old.acquire(3);
+  const preparing = new PreparingPartitions();
+  const asked: { at: number; preparing: number }[] = [];
+  let supervisor: PartitionSupervisor | undefined;
+  const ask = async (holder: string, p: number): Promise<ReleaseReply | null> => {
+    assert.is(holder, "old-owner");
+    assert.is(p, 3);
+    asked.push({ at: performance.now(), preparing: preparing.preparing });
+    assert.is(supervisor?.health().serving, false, "not serving before the release");
+    if (asked.length === 1) return { released: false, reason: "partition 3 is still assigned to old-owner" };
+    await old.release(3, oldEpoch);
+    return { released: true, lastInSeq: 0 };
+  };
+  const s = new PartitionSupervisor(3, deps(handles.js), tuning, mine, limits, metrics, log, () => {}, (m) => m === "old-owner", { ask, preparing });
+  supervisor = s;
+  const end = Date.now() + 10_000;
+  while (s.health().serving !== true && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(s.health().serving, "served after the release");
+  assert.is(asked.length, 2, "asked again after 'not yet'");
+  assert.ok(asked.every((a) => a.preparing === 0), "asked only with nothing preparing");
+  assert.is(await mine.holder(3), "successor");
+  await s.stop(true);
+  await Promise.all([old.stop(), mine.stop()]);
 });
 
 test.run();
