@@ -311,6 +311,7 @@ export class BourseNode {
       // come — unless it announced leaving, and hands off.
       (member) => this.membership.isLeaving(member) || (this.membership.live().includes(member) && (this.table?.members.includes(member) ?? true)),
       { ask: (holder, p) => requestRelease(this.nc, holder, p, RELEASE_REQUEST_MS_TIMEOUT), preparing: this.preparing },
+      () => this.membership.isStale,
     );
     void s.done.then(() => {
       if (this.supervisors.get(p) !== s || this.shuttingDown) return;

@@ -109,4 +109,30 @@ test("a live holder is asked only once the successor has prepared; 'not yet' is 
   await Promise.all([old.stop(), mine.stop()]);
 });
 
+test("lease reads that fail (JetStream unreachable) are retried with backoff and never make it give up; once they work the partition is served", async () => {
+  const metrics = createMetrics({ defaultMetrics: false });
+  let failing = true;
+  let reads = 0;
+  const kv = new Proxy(handles.kvLeases, {
+    get(target, prop, receiver) {
+      if (prop === "get") return (k: string) => (reads++, failing ? Promise.reject(new Error("test: timeout")) : target.get(k));
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const leases = new PartitionLeases({ kv, id: "sup-test" });
+  const alerts: string[] = [];
+  const s = new PartitionSupervisor(0, deps(handles.js), tuning, leases, limits, metrics, log, (m) => alerts.push(m));
+  const end = Date.now() + 10_000;
+  while (reads < 3 * limits.partitionRestartsMax && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(reads >= 3 * limits.partitionRestartsMax, `retried (${reads} reads)`);
+  assert.is.not(s.endReason, "gave_up");
+  assert.equal(alerts, []);
+  failing = false;
+  while (s.health().serving !== true && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(s.health().serving, "served once the reads work");
+  await s.stop(true);
+  await leases.stop();
+});
+
 test.run();
