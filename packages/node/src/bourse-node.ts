@@ -189,7 +189,14 @@ export class BourseNode {
     }
     for (const [p, s] of this.supervisors) this.depart(p, s, waitMs);
     this.supervisors.clear();
+    // Nobody left to ask (every other node is leaving too, as when a whole cluster stops):
+    // hand off the ordinary way now instead of waiting out HANDOFF_PREPARE_MS_MAX.
+    const alone = setInterval(() => {
+      if (this.membership.live().length > 1) return;
+      for (const d of this.departing.values()) if (!d.requested) void d.go(true);
+    }, 20);
     await Promise.all([...this.departing.values()].map((d) => d.done));
+    clearInterval(alone);
     await this.membership.leave().catch((e: unknown) => this.log.warn({ err: e }, "leave failed"));
     this.releases?.unsubscribe();
     await this.agreement.stop();
