@@ -72,6 +72,7 @@ function memberOf(e: KvEntry, live: boolean, now: number): MemberStatus {
     startedAt: typeof record?.startedAt === "number" ? new Date(record.startedAt).toISOString() : null,
     // A node started with --http-port 0 records 0, not the port it got: unknown.
     httpPort: typeof httpPort === "number" && httpPort > 0 ? httpPort : null,
+    leaving: record?.leaving === true,
   };
 }
 

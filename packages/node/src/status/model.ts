@@ -42,6 +42,8 @@ export interface MemberStatus {
   startedAt: string | null;
   /** Port of the member's /metrics, /healthz and /readyz, if its record says (null for --http-port 0). */
   httpPort: number | null;
+  /** It announced that it is leaving (SIGTERM): handing its partitions off (ADR 0006). */
+  leaving: boolean;
 }
 
 export interface LeaseStatus {

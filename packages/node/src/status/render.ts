@@ -44,7 +44,7 @@ function memberRow(m: MemberStatus, now: number): string[] {
   // A member that is not live was up until its last heartbeat.
   const until = m.live ? now : Date.parse(m.lastHeartbeatAt);
   const up = m.startedAt === null ? "-" : duration(until - Date.parse(m.startedAt));
-  return [m.id, m.live ? "yes" : "NO", `${duration(m.ageMs)} ago`, up, m.httpPort === null ? "-" : String(m.httpPort)];
+  return [m.id, m.live ? (m.leaving ? "leaving" : "yes") : "NO", `${duration(m.ageMs)} ago`, up, m.httpPort === null ? "-" : String(m.httpPort)];
 }
 
 function partitionRow(p: PartitionStatus): string[] {
