@@ -14,7 +14,8 @@ import { connect } from "@nats-io/transport-node";
 import { jetstream } from "@nats-io/jetstream";
 import { encodeCommand } from "@bourse/engine";
 import { partitionOf } from "../src/partitioning.js";
-import { subjects } from "../src/protocol.js";
+import { KV_MEMBERS, subjects } from "../src/protocol.js";
+import { Kvm } from "@nats-io/kv";
 import { startNatsServer } from "../src/local/nats-server.js";
 import type { ClusterStatus } from "../src/status/model.js";
 import { leaseHistory, type LeaseRevision } from "../src/status/lease-history.js";
@@ -153,6 +154,20 @@ test("a server never provisioned: says so (exit 1); provisioned with commands an
     assert.equal(s.ownerChanges, []);
     assert.is(s.streams.find((x) => x.name === "BOURSE_IN")?.messages, 3);
 
+    // A member heartbeating a record that says it is leaving (a node handing off after SIGTERM).
+    const members = await new Kvm(nc).open(KV_MEMBERS);
+    const record = JSON.stringify({ id: "x1", startedAt: Date.now(), info: {}, leaving: true });
+    const beat = setInterval(() => void members.put("x1", record).catch(() => {}), 100);
+    try {
+      await members.put("x1", record);
+      const leaving = await statusJson(server.url);
+      assert.equal(leaving.members.map((m) => [m.id, m.live, m.leaving]), [["x1", true, true]]);
+      const text = await bourse("status", "--nats", server.url);
+      assert.match(text.stdout, /^\s+x1\s+leaving\s/m);
+    } finally {
+      clearInterval(beat);
+    }
+
     const slow = await bourse("status", "--nats", server.url, "--timeout-ms", "1");
     assert.is(slow.code, 1, slow.stderr);
     assert.match(slow.stderr, /^bourse status: nats:\/\/127\.0\.0\.1:\d+: could not read the cluster's state within 1 ms \(--timeout-ms\)$/m);
@@ -175,7 +190,7 @@ test("two nodes: both live, every partition held by its owner, lag 0; after kill
       await new Promise((r) => setTimeout(r, 200));
       s = await statusJson(cluster.url);
     }
-    assert.equal(s.members.map((m) => [m.id, m.live]), [["n1", true], ["n2", true]]);
+    assert.equal(s.members.map((m) => [m.id, m.live, m.leaving]), [["n1", true, false], ["n2", true, false]]);
     assert.equal(s.assignment?.members, ["n1", "n2"]);
     for (const p of s.partitions) {
       assert.ok(p.assigned === "n1" || p.assigned === "n2", `partition ${p.partition} assigned to ${p.assigned}`);
