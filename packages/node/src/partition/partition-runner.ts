@@ -1,8 +1,9 @@
-import { DeliverPolicy, type Consumer, type ConsumerMessages, type JsMsg } from "@nats-io/jetstream";
+import type { ConsumerMessages, JsMsg } from "@nats-io/jetstream";
 import type { Subscription } from "@nats-io/transport-node";
-import { PartitionEngine, SnapshotError, encodeCommand, type FaultHook, type PartitionEngineOptions } from "@bourse/engine";
+import { PartitionEngine, encodeCommand, type FaultHook, type PartitionEngineOptions } from "@bourse/engine";
 import { STREAM_IN, subjects } from "../protocol.js";
 import { NO_MARKET_TOKEN, intake } from "./command-intake.js";
+import { CommandConsumers } from "./command-consumers.js";
 import { ConsumerWatchdog } from "./consumer-watchdog.js";
 import type { PartitionSpill } from "./rollback-spill.js";
 import { runInSlices } from "./slices.js";
@@ -11,6 +12,7 @@ import { OutputPublisher, type OutputPosition } from "./output-publisher.js";
 import { readOutputPosition } from "./output-position.js";
 import { serveQueries } from "./query-service.js";
 import { SnapshotReadError, SnapshotReader, saveSnapshot, type SnapshotInfo } from "./snapshot-store.js";
+import { restoreFromSnapshot } from "./snapshot-restore.js";
 import { quietSnapshotWorth, timedSnapshotDue, timedSnapshotWorth } from "./snapshot-schedule.js";
 
 /** Period of the runner's housekeeping timer (snapshot due? GTD tick due?). */
@@ -63,7 +65,6 @@ export class PartitionRunner {
   /** Recovery timings for the log lines: commands applied while recovering, snapshot read, consumer set-up. */
   private replayed = 0;
   private snapshotReadMs = 0;
-  private consumerMs: number | undefined;
   private tickInFlight = false;
   /** When the next time-triggered snapshot is due (snapshot-schedule.ts; on the clock of `clockMs`). */
   private timedSnapshotAt: number;
@@ -91,8 +92,8 @@ export class PartitionRunner {
   /** Recovery's first half (prepare()), once begun; the consumer it opened, until run() takes it. */
   private preparing: Promise<void> | null = null;
   private opening: Promise<ConsumerMessages> | null = null;
-  /** Every command consumer this runner opened and has not closed yet. */
-  private readonly consumers = new Map<ConsumerMessages, Consumer>();
+  /** The command consumers this runner opened (command-consumers.ts). */
+  private readonly consumers: CommandConsumers;
   /** Whether prepare() had begun before run() (a prepared handoff), for the log lines. */
   private preparedBeforeRun = false;
   /** The restored snapshot's output sequence (0: none): checked against the durable output once the lease is ours. */
@@ -118,6 +119,7 @@ export class PartitionRunner {
   ) {
     this.log = deps.log.child({ partition: p, epoch });
     this.snapshots = new SnapshotReader(deps.jsm);
+    this.consumers = new CommandConsumers(deps.js, p);
     this.spill = deps.rollbackSpill?.forPartition(p) ?? null;
     // Partitions start together (node start, failover): each one's first time-triggered
     // snapshot comes in its own slot of the interval, as all later ones do.
@@ -155,7 +157,7 @@ export class PartitionRunner {
     this.caughtUpInSeq = Math.max(this.caughtUpInSeq, lastLogged?.seq ?? 0);
     const usable = info !== null && !(info instanceof SnapshotReadError);
     const startSeq = usable ? info.lastInSeq + 1 : 1;
-    this.opening = this.openConsumer(startSeq);
+    this.opening = this.consumers.open(startSeq);
     try {
       this.engine = await this.restore(info);
     } catch (e) {
@@ -165,7 +167,7 @@ export class PartitionRunner {
     this.snapshotSeq = this.engine.lastSeq;
     if (this.engine.lastInSeq + 1 !== startSeq) {
       this.dropConsumer();
-      this.opening = this.openConsumer(this.engine.lastInSeq + 1);
+      this.opening = this.consumers.open(this.engine.lastInSeq + 1);
     }
     // Prepared means the consumer is open too: its creation, a scan of the shared log on
     // nats-server 2.9, is what a successor most wants done before it asks for the partition.
@@ -240,7 +242,7 @@ export class PartitionRunner {
       this.dropConsumer();
       this.engine = new PartitionEngine(this.engineOptions());
       this.snapshotSeq = 0;
-      this.opening = this.openConsumer(1);
+      this.opening = this.consumers.open(1);
     }
     this.snapshotInSeq = this.engine.lastInSeq;
     const opening = this.opening!;
@@ -315,41 +317,11 @@ export class PartitionRunner {
     }
   }
 
-  /** An ordered consumer of the partition's commands from `startSeq`, consuming; its set-up time goes to the log lines. */
-  private openConsumer(startSeq: number): Promise<ConsumerMessages> {
-    const at = performance.now();
-    const opening = this.openConsumerNow(startSeq);
-    opening.then(() => (this.consumerMs = ms(performance.now() - at)), () => {});
-    return opening;
-  }
-
   /** Closes the consumer that prepare() opened, if run() has not taken it. */
   private dropConsumer(): void {
     const opening = this.opening;
     this.opening = null;
-    void opening?.then((m) => this.closeConsumer(m), () => {});
-  }
-
-  /**
-   * Stops a consumer and deletes it on the server: nats.js's ordered consumers are created
-   * with a 5-minute inactivity threshold and stopping one does not delete it, so every loop
-   * that stopped left its consumer behind for 5 minutes (many after a few failovers).
-   */
-  private closeConsumer(m: ConsumerMessages): void {
-    m.stop();
-    const c = this.consumers.get(m);
-    this.consumers.delete(m);
-    void c?.delete().catch(() => {});
-  }
-
-  private async openConsumerNow(startSeq: number): Promise<ConsumerMessages> {
-    const consumer = await this.deps.js.consumers.get(STREAM_IN, {
-      filter_subjects: subjects.inPartition(this.p),
-      ...(startSeq > 1 ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq } : { deliver_policy: DeliverPolicy.All }),
-    });
-    const messages = await consumer.consume({ max_messages: 2_000 });
-    this.consumers.set(messages, consumer);
-    return messages;
+    void opening?.then((m) => this.consumers.close(m), () => {});
   }
 
   /**
@@ -396,45 +368,15 @@ export class PartitionRunner {
     };
   }
 
-  /** The engine from the newest readable snapshot (an empty one without): the snapshot's read and decode timed. */
+  /** The engine from the newest readable snapshot (snapshot-restore.ts), its read and decode timed; a restored one's bytes are spilled. */
   private async restore(info: SnapshotInfo | SnapshotReadError | null): Promise<PartitionEngine> {
-    const opts = this.engineOptions();
-    let snap;
-    const readStart = performance.now();
-    try {
-      if (info instanceof SnapshotReadError) throw info;
-      snap = info === null ? null : await this.snapshots.load(this.p, info);
-      this.snapshotReadMs = performance.now() - readStart;
-    } catch (e) {
-      // An unreadable snapshot stays unreadable: nats.js purges a put's chunks when its meta
-      // publish times out even if the server stored the meta, and every read of that entry
-      // then finds chunks that are gone. The log is complete: replay it all.
-      if (!(e instanceof SnapshotReadError)) throw e;
-      this.log.error({ err: e }, "snapshot unreadable; replaying from the start");
-      return new PartitionEngine(opts);
-    }
-    if (!snap) return new PartitionEngine(opts);
-    const decodeStart = performance.now();
-    let engine: PartitionEngine;
-    try {
-      engine = await this.restoreInSlices(snap.bytes, opts);
-    } catch (e) {
-      // Bytes that load (their digest matches) but do not decode: a snapshot written by a
-      // faulty version, say. Retrying would fail the same way; the log is complete.
-      if (!(e instanceof SnapshotError)) throw e;
-      this.log.error({ err: e }, "snapshot does not decode; replaying from the start");
-      return new PartitionEngine(opts);
-    }
-    this.restoreMs = performance.now() - decodeStart;
+    const sliceUnits = this.tuning.snapshotSliceUnits ?? RESTORE_SLICE_UNITS;
+    const r = await restoreFromSnapshot(this.p, this.snapshots, info, this.engineOptions(), sliceUnits, this.log, () => this.decodingSlices++);
+    this.snapshotReadMs = r.readMs;
+    this.restoreMs = r.decodeMs;
     // An idle partition may take no snapshot for a long time: its restored bytes go now.
-    void this.spillCheckpoint(engine, snap.bytes);
-    return engine;
-  }
-
-  /** PartitionEngine.restoreInSlices, one slice per turn of the event loop (a big book decodes for seconds). */
-  private restoreInSlices(bytes: Uint8Array, opts: PartitionEngineOptions): Promise<PartitionEngine> {
-    const steps = PartitionEngine.restoreInSlices(bytes, opts, this.tuning.snapshotSliceUnits ?? RESTORE_SLICE_UNITS);
-    return runInSlices(steps, () => this.decodingSlices++);
+    if (r.bytes !== null) void this.spillCheckpoint(r.engine, r.bytes);
+    return r.engine;
   }
 
   /** Moves a big rollback point out of memory (RollbackSpill); on failure it stays where it is. */
@@ -506,7 +448,8 @@ export class PartitionRunner {
     this.state = "serving";
     this.servingAt = performance.now();
     this.querySub = serveQueries(this.deps, this.p, () => this.engine);
-    const detail = { replayed: this.replayed, ...(this.consumerMs !== undefined ? { consumerMs: this.consumerMs } : {}) };
+    const setupMs = this.consumers.lastSetupMs;
+    const detail = { replayed: this.replayed, ...(setupMs !== undefined ? { consumerMs: setupMs } : {}) };
     this.log.info({ recoveryMs: Math.round(this.servingAt - this.startedAt), lastInSeq: this.engine.lastInSeq, ...detail }, "partition serving");
   }
 
@@ -619,7 +562,7 @@ export class PartitionRunner {
 
   private finish(): void {
     if (this.snapshotTimer) clearInterval(this.snapshotTimer);
-    for (const m of [...this.consumers.keys()]) this.closeConsumer(m);
+    this.consumers.closeAll();
     void this.spill?.discard();
     this.reportMetrics();
     this.publisher?.stop();
