@@ -61,7 +61,7 @@ export interface PartitionTuning {
   publishAttemptsMax: number;
   snapshotCommandsEvery: number;
   snapshotMsEvery: number;
-  /** Orders and outcomes encoded or decoded per turn of the event loop (default: the runner's SNAPSHOT_SLICE_UNITS and RESTORE_SLICE_UNITS; tests make it small). */
+  /** Orders and outcomes encoded or decoded per turn of the event loop (default: SNAPSHOT_SLICE_UNITS in partition-snapshots.ts, RESTORE_SLICE_UNITS in the runner; tests make it small). */
   snapshotSliceUnits?: number;
   /** Events held before intake waits for output to drain (backpressure). */
   backlogEventsMax: number;

@@ -6,30 +6,18 @@ import { NO_MARKET_TOKEN, intake } from "./command-intake.js";
 import { CommandConsumers } from "./command-consumers.js";
 import { ConsumerWatchdog } from "./consumer-watchdog.js";
 import type { PartitionSpill } from "./rollback-spill.js";
-import { runInSlices } from "./slices.js";
 import type { Log, PartitionDeps, PartitionTuning } from "./deps.js";
 import { OutputPublisher, type OutputPosition } from "./output-publisher.js";
 import { readOutputPosition } from "./output-position.js";
 import { serveQueries } from "./query-service.js";
-import { SnapshotReadError, SnapshotReader, saveSnapshot, type SnapshotInfo } from "./snapshot-store.js";
+import { SnapshotReadError, SnapshotReader, type SnapshotInfo } from "./snapshot-store.js";
+import { PartitionSnapshots } from "./partition-snapshots.js";
 import { restoreFromSnapshot } from "./snapshot-restore.js";
-import { quietSnapshotWorth, timedSnapshotDue, timedSnapshotWorth } from "./snapshot-schedule.js";
 
 /** Period of the runner's housekeeping timer (snapshot due? GTD tick due?). */
 const TIMER_MS = 100;
-/** No command for this long: the partition is quiet (snapshot-schedule.ts, `quietSnapshotWorth`). */
-const IDLE_SNAPSHOT_MS = 500;
 /** Nothing delivered for this long while a command waits in the log: the consumer is gone (consumer-watchdog.ts). */
 const CONSUMER_STALL_MS = 3_000;
-/**
- * Orders and outcomes a snapshot encodes before it lets the event loop turn (~2–3 ms):
- * a big book's snapshot (1.5 s at 1M resting orders) then no longer stops the node's
- * heartbeats, liveness answers, queries and other partitions; this partition's commands
- * wait for the encoding to finish. Short, because every hop of another partition's
- * command (delivery, output publish, its acknowledgement, the reports) waits for the
- * slice running when it arrives (bench e2e: p99 at low rates).
- */
-const SNAPSHOT_SLICE_UNITS = 1_000;
 /** Orders and outcomes a restore decodes before it lets the event loop turn (~15 ms); recovery favours throughput. */
 const RESTORE_SLICE_UNITS = 10_000;
 /** The message loop lets the event loop turn once it has applied commands for this long. */
@@ -59,32 +47,17 @@ export class PartitionRunner {
   private querySub: Subscription | null = null;
   private stopRequested = false;
   private failure: Error | null = null;
-  private commandsSinceSnapshot = 0;
   /** The partition's last command in the log when recovery started: serving once it is applied. */
   private caughtUpInSeq = 0;
   /** Recovery timings for the log lines: commands applied while recovering, snapshot read, consumer set-up. */
   private replayed = 0;
   private snapshotReadMs = 0;
   private tickInFlight = false;
-  /** When the next time-triggered snapshot is due (snapshot-schedule.ts; on the clock of `clockMs`). */
-  private timedSnapshotAt: number;
-  /** The last snapshot's lastInSeq and time (`clockMs`): for whether the next one is worth taking (snapshot-schedule.ts). */
-  private snapshotInSeq = 0;
-  private snapshotAt = clockMs();
-  /** When the timer last saw lastInSeq move (the partition's last activity, to 100 ms), and where it was. */
-  private lastCommandAt = performance.now();
-  private lastSeenInSeq = 0;
   /** Counts since the metrics were last reported, and the consumer's last pending count (-1: none since). */
   private readonly unreported = { commands: 0, events: 0, pending: -1 };
-  private snapshotting: Promise<void> | null = null;
-  /** A snapshot being encoded in slices: the message loop waits for it before applying. */
-  private encoding: Promise<void> | null = null;
-  /** When the last encoding began: the snapshot's time (its interval counts from there, so partitions that queued at the gate spread out). */
-  private encodingStartedAt = 0;
-  /** A routine snapshot is queued at the node's gate (a stop does not wait for its turn: it will be dropped). */
-  private awaitingGate = false;
-  /** Slices after which an encoding, or the restore's decoding, let the event loop turn (for tests). */
-  encodingSlices = 0;
+  /** Taking this partition's snapshots (partition-snapshots.ts); made when the loop runs. */
+  private snaps: PartitionSnapshots | null = null;
+  /** Slices after which the restore's decoding let the event loop turn (for tests). */
   decodingSlices = 0;
   private snapshotTimer: NodeJS.Timeout | null = null;
   private log: Log;
@@ -121,9 +94,11 @@ export class PartitionRunner {
     this.snapshots = new SnapshotReader(deps.jsm);
     this.consumers = new CommandConsumers(deps.js, p);
     this.spill = deps.rollbackSpill?.forPartition(p) ?? null;
-    // Partitions start together (node start, failover): each one's first time-triggered
-    // snapshot comes in its own slot of the interval, as all later ones do.
-    this.timedSnapshotAt = this.nextTimedSnapshot(clockMs() - tuning.snapshotMsEvery / 2);
+  }
+
+  /** Slices after which a snapshot's encoding let the event loop turn (for tests). */
+  get encodingSlices(): number {
+    return this.snaps?.encodingSlices ?? 0;
   }
 
   /**
@@ -244,9 +219,15 @@ export class PartitionRunner {
       this.snapshotSeq = 0;
       this.opening = this.consumers.open(1);
     }
-    this.snapshotInSeq = this.engine.lastInSeq;
     const opening = this.opening!;
     this.publisher = new OutputPublisher(this.p, this.deps, this.tuning, this.epoch, position, (e) => this.fail(e));
+    const snaps = (this.snaps = new PartitionSnapshots(this.p, this.deps, this.tuning, this.log, {
+      engine: () => this.engine,
+      mayTake: () => this.state === "serving" && !this.stopRequested,
+      stopping: () => this.stopRequested,
+      drainOutput: () => this.publisher.drain(),
+      stored: (bytes) => this.spillCheckpoint(this.engine, bytes),
+    }));
     // Where recovery time goes (bourse bench failover reads these): output position (with the
     // snapshot's meta entry and the log's end, read together), snapshot read, engine restore.
     // A prepared runner (handoff) did the snapshot part before its lease: `prepareMs`.
@@ -274,11 +255,10 @@ export class PartitionRunner {
       this.fail(e);
     }, this.engine.lastInSeq);
     this.snapshotTimer = setInterval(() => {
-      this.noteActivity();
       this.reportMetrics();
-      this.maybeSnapshot();
+      snaps.tick();
       this.maybeTick();
-      if (this.encoding !== null) watchdog.holding();
+      if (snaps.encoding !== null) watchdog.holding();
       else if (this.publisher.backlog <= this.tuning.backlogEventsMax) watchdog.check(this.engine.lastInSeq);
     }, TIMER_MS);
     this.snapshotTimer.unref();
@@ -301,7 +281,7 @@ export class PartitionRunner {
     let applied = 0;
     let turnAt = performance.now();
     for await (const m of messages) {
-      while (this.encoding !== null) await this.encoding;
+      while (this.snaps!.encoding !== null) await this.snaps!.encoding;
       if (this.stopRequested) break;
       this.apply(m);
       if (this.failure) break;
@@ -350,9 +330,7 @@ export class PartitionRunner {
     if (!handoff || !this.engine || !this.publisher || this.failure) return;
     await this.publisher.drain();
     if (this.failure === null) this.handedOffAt = { lastSeq: this.publisher.position.lastSeq, streamSeq: this.publisher.position.streamSeq };
-    if (!snapshot) return;
-    if (!this.awaitingGate) await this.snapshotting;
-    if (this.commandsSinceSnapshot > 0) await this.snapshotNow(false);
+    if (snapshot) await this.snaps?.beforeHandoff();
   }
 
   get lastInSeq(): number {
@@ -415,12 +393,11 @@ export class PartitionRunner {
     this.unreported.commands++;
     this.unreported.events += events.length;
     this.unreported.pending = m.info.pending;
-    this.commandsSinceSnapshot++;
     if (this.state === "recovering") {
       this.replayed++;
       if (inSeq >= this.caughtUpInSeq) this.markServing();
     }
-    if (this.commandsSinceSnapshot >= this.tuning.snapshotCommandsEvery) this.maybeSnapshot();
+    this.snaps!.applied();
   }
 
   /**
@@ -453,97 +430,6 @@ export class PartitionRunner {
     this.log.info({ recoveryMs: Math.round(this.servingAt - this.startedAt), lastInSeq: this.engine.lastInSeq, ...detail }, "partition serving");
   }
 
-  private maybeSnapshot(): void {
-    // Not while replaying: encoding stalls the replay (bench replay: 3 snapshots cost 10.9 s of a 12.6 s
-    // recovery); the first tick after serving takes one that covers the whole replay.
-    if (this.state !== "serving") return;
-    if (this.snapshotting || this.commandsSinceSnapshot === 0 || this.stopRequested) return;
-    const now = performance.now();
-    const logStretch = this.engine.lastInSeq - this.snapshotInSeq;
-    const quiet = now - this.lastCommandAt >= IDLE_SNAPSHOT_MS;
-    let due =
-      this.commandsSinceSnapshot >= this.tuning.snapshotCommandsEvery ||
-      (quiet && quietSnapshotWorth(this.commandsSinceSnapshot, logStretch));
-    const clock = clockMs();
-    if (!due && clock >= this.timedSnapshotAt) {
-      // The partition's slot has come: a snapshot if it is worth its cost, else look again at the next slot.
-      due = timedSnapshotWorth({
-        commandsSince: this.commandsSinceSnapshot,
-        units: this.engine.snapshotUnits,
-        logStretch,
-        ageMs: clock - this.snapshotAt,
-        intervalMs: this.tuning.snapshotMsEvery,
-      });
-      if (!due) this.timedSnapshotAt += this.tuning.snapshotMsEvery;
-    }
-    if (!due) return;
-    this.snapshotting = this.snapshotNow(true)
-      .catch((e: unknown) => this.log.warn({ err: e }, "snapshot failed; the previous one stays the recovery point"))
-      .finally(() => {
-        this.snapshotting = null;
-      });
-  }
-
-  /**
-   * Captures the state, and stores it once every event it reflects is durable. A routine
-   * snapshot (`gated`) waits for the node's snapshot gate, one partition encoding at a
-   * time, and is dropped if the partition stops meanwhile (a handoff takes its own); the
-   * handoff's snapshot does not queue behind the others' routine ones.
-   */
-  private async snapshotNow(gated: boolean): Promise<void> {
-    if (gated) this.awaitingGate = true;
-    const bytes = gated
-      ? await this.deps.snapshotGate.run(() => {
-          this.awaitingGate = false;
-          return this.stopRequested ? Promise.resolve(null) : this.encodeSnapshot();
-        })
-      : await this.encodeSnapshot();
-    if (bytes === null) return;
-    const started = this.encodingStartedAt;
-    const takenAt = clockMs() - (performance.now() - started);
-    const meta = { partition: this.p, seq: this.engine.lastSeq, lastInSeq: this.engine.lastInSeq };
-    const covered = this.commandsSinceSnapshot;
-    this.commandsSinceSnapshot = 0;
-    this.timedSnapshotAt = this.nextTimedSnapshot(takenAt);
-    try {
-      await this.publisher.drain();
-      await saveSnapshot(this.deps.snapshots, this.p, bytes, meta);
-    } catch (e) {
-      // Not stored: the commands it covered still count towards the next one, and the
-      // limits (log stretch, age) still run from the last snapshot that was stored.
-      this.commandsSinceSnapshot += covered;
-      throw e;
-    }
-    this.snapshotInSeq = meta.lastInSeq;
-    this.snapshotAt = takenAt;
-    this.deps.observer.snapshot(this.p, performance.now() - started, bytes.length);
-    await this.spillCheckpoint(this.engine, bytes);
-  }
-
-  private nextTimedSnapshot(after: number): number {
-    return timedSnapshotDue(this.p, this.tuning.partitions, this.tuning.snapshotMsEvery, after);
-  }
-
-  /** engine.snapshotInSlices, one slice per turn of the event loop; commands wait meanwhile (see the message loop). */
-  private async encodeSnapshot(): Promise<Uint8Array> {
-    this.encodingStartedAt = performance.now();
-    let finished!: () => void;
-    this.encoding = new Promise<void>((r) => (finished = r));
-    const steps = this.engine.snapshotInSlices(this.tuning.snapshotSliceUnits ?? SNAPSHOT_SLICE_UNITS);
-    try {
-      return await runInSlices(steps, () => this.encodingSlices++);
-    } finally {
-      this.encoding = null;
-      finished();
-    }
-  }
-
-  private noteActivity(): void {
-    if (this.engine.lastInSeq === this.lastSeenInSeq) return;
-    this.lastSeenInSeq = this.engine.lastInSeq;
-    this.lastCommandAt = performance.now();
-  }
-
   private reportMetrics(): void {
     const u = this.unreported;
     if (u.commands > 0) this.deps.observer.commands(this.p, u.commands);
@@ -574,11 +460,6 @@ export class PartitionRunner {
     }
     this.state = "stopped";
   }
-}
-
-/** Monotonic milliseconds close to the wall clock, the same on every partition of a node (and roughly across nodes). */
-function clockMs(): number {
-  return performance.timeOrigin + performance.now();
 }
 
 function ms(x: number): number {
